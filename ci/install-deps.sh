@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs everything OpenVDP needs to build the pack and run `make check`,
+# from Debian 12 packages only. Run as root (or through sudo).
+set -eu
+
+PACKAGES="
+	make gcc libc6-dev git
+	gcc-mingw-w64-x86-64 gcc-mingw-w64-i686
+	binutils-mingw-w64-x86-64 binutils-mingw-w64-i686
+	mingw-w64-x86-64-dev mingw-w64-i686-dev
+	libcmocka-dev libssl-dev openssl osslsigncode
+	wine wine64
+	qemu-system-x86 qemu-utils busybox-static cpio kmod
+	xorriso
+"
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps.sh: run as root, e.g. sudo $0" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $PACKAGES

@@ -1,0 +1,1 @@
+# vdpblk: virtio-blk StorPort miniport (see HACKING.md for the fragment rules).
