@@ -30,10 +30,16 @@ msg = @printf '  %-8s %s\n' $(1) $(2);
 endif
 
 # Reproducibility: every timestamp that reaches an output comes from here.
-SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 1735689600)
+# From the file `make dist` puts in a tarball, else from git.
+SOURCE_DATE_EPOCH ?= $(shell cat .source-date-epoch 2>/dev/null || git log -1 --format=%ct 2>/dev/null || echo 1735689600)
 export SOURCE_DATE_EPOCH
 export TZ := UTC
 export LC_ALL := C
+
+# The brand (names, IDs, version, certificate) the pack is built for.
+BRAND ?= brand/default.conf
+VERSION := $(shell sed -n 's/^VERSION *= *"\{0,1\}\([0-9.]*\).*/\1/p' $(BRAND))
+PACK_DIR := $(O)/pack
 
 ARCHES := x64 x86
 TRIPLET_x64 := x86_64-w64-mingw32
@@ -99,3 +105,24 @@ clean:
 	rm -rf $(O)
 
 distclean: clean
+
+# ---------------------------------------------------------------- install, dist
+# The pack tree ($(PACK_DIR), filled by the pack fragments) is what installs:
+# a distribution ships it under $(PREFIX)/share/openvdp.
+install: all
+	$(Q)test -d $(PACK_DIR) || { echo "install: no pack in $(PACK_DIR)" >&2; exit 1; }
+	install -d $(DESTDIR)$(PREFIX)/share/openvdp
+	cp -R --no-preserve=ownership $(PACK_DIR)/. $(DESTDIR)$(PREFIX)/share/openvdp/
+
+# A reproducible source tarball of the tracked files: sorted, owned by root,
+# dated SOURCE_DATE_EPOCH, gzip without a name or time stamp.
+DIST_NAME := openvdp-$(VERSION)
+dist:
+	$(Q)git rev-parse --git-dir >/dev/null 2>&1 || { echo "dist: needs a git checkout" >&2; exit 1; }
+	$(Q)mkdir -p $(O)
+	$(Q)echo $(SOURCE_DATE_EPOCH) >$(O)/.source-date-epoch
+	$(Q){ git ls-files -z; printf '$(O)/.source-date-epoch\0'; } | \
+		tar --null -T - --transform 's,^$(O)/\.source,.source,' --transform 's,^,$(DIST_NAME)/,' \
+		--sort=name --mtime=@$(SOURCE_DATE_EPOCH) --owner=0 --group=0 --numeric-owner \
+		--mode=u+rw,go=rX,a-s -cf - | gzip -9n >$(O)/$(DIST_NAME).tar.gz
+	@echo "  DIST     $(O)/$(DIST_NAME).tar.gz"
