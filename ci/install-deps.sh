@@ -19,6 +19,8 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
+# A mirror caught mid-sync makes update fail for one index; the install
+# below still fails clearly if a package really cannot be had.
+apt-get update -q || echo "install-deps.sh: apt-get update reported errors, continuing" >&2
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $PACKAGES
