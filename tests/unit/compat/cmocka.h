@@ -36,7 +36,7 @@ static jmp_buf cm_compat_jmp;
 static int cm_compat_skipped;
 
 static inline void cm_compat_fail(const char *file, int line, const char *fmt, ...)
-	__attribute__((noreturn, format(printf, 3, 4)));
+	__attribute__((noreturn, format(gnu_printf, 3, 4)));
 
 static inline void cm_compat_fail(const char *file, int line, const char *fmt, ...)
 {
@@ -110,7 +110,7 @@ static inline int cm_compat_run(const char *group, const struct CMUnitTest *t,
 				CMFixtureFunction teardown)
 {
 	void *group_state = NULL;
-	int failed = 0;
+	volatile int failed = 0;
 	size_t i;
 
 	printf("1..%u\n", (unsigned)n);

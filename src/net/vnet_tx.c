@@ -1,0 +1,90 @@
+/*
+ * vnet_tx: transmit header building. The device trusts csum_start/csum_offset/hdr_len to
+ * locate fields inside the frame, so every value written here is derived from a fully
+ * bounds-checked parse of that same frame.
+ */
+#include "vnet_tx.h"
+
+static bool has_feature(uint64_t features, unsigned bit)
+{
+    return (features >> bit) & 1u;
+}
+
+int vnet_tx_build_hdr(const uint8_t *frame, size_t frame_len, const struct vnet_tx_request *req,
+                      uint64_t features, struct virtio_net_hdr *hdr)
+{
+    struct vnet_frame_info info;
+    uint32_t hdr_len;
+    int rc;
+
+    if (!hdr)
+        return VNET_ERR_INVAL;
+    __builtin_memset(hdr, 0, sizeof(*hdr));
+    if (!frame || !req)
+        return VNET_ERR_INVAL;
+    if (frame_len < VNET_ETH_HLEN)
+        return VNET_ERR_SHORT;
+    if (req->csum_tcp && req->csum_udp)
+        return VNET_ERR_INVAL;
+
+    if (req->lso_mss == 0 && req->max_frame_len && frame_len > req->max_frame_len)
+        return VNET_ERR_TOO_LONG;
+    if (!req->csum_tcp && !req->csum_udp && req->lso_mss == 0)
+        return VNET_OK;
+
+    rc = vnet_parse_frame(frame, frame_len, &info);
+    if (rc != VNET_OK)
+        return rc;
+    if (info.ip_version == 0 || info.fragment || !info.has_l4)
+        return VNET_ERR_UNSUPPORTED;
+    /* Checksum offload of any kind needs the device to take partial checksums. */
+    if (!has_feature(features, VIRTIO_NET_F_CSUM))
+        return VNET_ERR_UNSUPPORTED;
+
+    if (req->lso_mss) {
+        unsigned tso = info.ip_version == 4 ? VIRTIO_NET_F_HOST_TSO4 : VIRTIO_NET_F_HOST_TSO6;
+
+        if (req->csum_udp || info.l4_proto != VNET_IPPROTO_TCP)
+            return VNET_ERR_UNSUPPORTED;
+        if (!has_feature(features, tso))
+            return VNET_ERR_UNSUPPORTED;
+        hdr_len = (uint32_t)info.l4_offset + info.l4_len;
+        /* Trailing bytes past the IP datagram would be segmented as payload. */
+        if (info.ip_end != frame_len)
+            return VNET_ERR_MALFORMED;
+        if (frame_len <= hdr_len)
+            return VNET_ERR_MALFORMED;
+        if (frame_len - hdr_len > VNET_TX_LSO_MAX_PAYLOAD)
+            return VNET_ERR_TOO_LONG;
+        if (req->lso_mss > 0xFFFFu)
+            return VNET_ERR_INVAL;
+        hdr->gso_type = info.ip_version == 4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
+        /* CWR set: the device must know, or it would repeat CWR in every segment (5.1.6.2). */
+        if (frame[info.l4_offset + 13] & VNET_TCP_FLAG_CWR) {
+            if (!has_feature(features, VIRTIO_NET_F_HOST_ECN)) {
+                hdr->gso_type = 0;
+                return VNET_ERR_UNSUPPORTED;
+            }
+            hdr->gso_type |= VIRTIO_NET_HDR_GSO_ECN;
+        }
+        hdr->gso_size = cpu_to_le16((uint16_t)req->lso_mss);
+        hdr->hdr_len = cpu_to_le16((uint16_t)hdr_len);
+        hdr->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        hdr->csum_start = cpu_to_le16(info.l4_offset);
+        hdr->csum_offset = cpu_to_le16(VNET_TCP_CSUM_OFFSET);
+        return VNET_OK;
+    }
+
+    if (req->csum_tcp && info.l4_proto != VNET_IPPROTO_TCP)
+        return VNET_ERR_UNSUPPORTED;
+    if (req->csum_udp && info.l4_proto != VNET_IPPROTO_UDP)
+        return VNET_ERR_UNSUPPORTED;
+    hdr->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    hdr->gso_type = VIRTIO_NET_HDR_GSO_NONE;
+    hdr->csum_start = cpu_to_le16(info.l4_offset);
+    hdr->csum_offset =
+        cpu_to_le16(req->csum_tcp ? VNET_TCP_CSUM_OFFSET : VNET_UDP_CSUM_OFFSET);
+    /* A hint the device may use to size its copy of the headers (5.1.6.2). */
+    hdr->hdr_len = cpu_to_le16((uint16_t)(info.l4_offset + info.l4_len));
+    return VNET_OK;
+}

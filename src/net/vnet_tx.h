@@ -1,0 +1,36 @@
+/*
+ * vnet_tx: build the virtio_net_hdr that precedes a transmitted frame (virtio 1.2 5.1.6.2).
+ * The caller states the offloads the stack asked for in NDIS-independent terms; the frame is
+ * parsed to find the checksum start and header length, and anything inconsistent is refused
+ * so that the glue can fall back to software or drop the frame.
+ */
+#ifndef OPENVDP_VNET_TX_H
+#define OPENVDP_VNET_TX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <virtio/virtio_net.h>
+
+#include "vnet_parse.h"
+
+/* Largest TCP payload of one LSO frame that NDIS may hand down (LSOv2 limit, 64 KiB). */
+#define VNET_TX_LSO_MAX_PAYLOAD 0xFFFFu
+
+struct vnet_tx_request {
+    bool csum_tcp;          /* fill the TCP checksum (IPv4 or IPv6, from the frame) */
+    bool csum_udp;          /* fill the UDP checksum */
+    uint32_t lso_mss;       /* TCP segmentation with this MSS; 0 = no LSO */
+    uint32_t max_frame_len; /* limit for frames without LSO (MTU + Ethernet and VLAN headers) */
+};
+
+/*
+ * Fill *hdr (the 10-byte header; num_buffers, when present, is 0 on transmit) for `frame` and
+ * the negotiated device `features` (bit n = VIRTIO_NET_F_n). Returns VNET_OK or an error; on
+ * error *hdr is zeroed.
+ */
+int vnet_tx_build_hdr(const uint8_t *frame, size_t frame_len, const struct vnet_tx_request *req,
+                      uint64_t features, struct virtio_net_hdr *hdr);
+
+#endif /* OPENVDP_VNET_TX_H */
