@@ -11,7 +11,7 @@ PACKAGES="
 	libcmocka-dev libssl-dev openssl osslsigncode
 	wine wine64
 	qemu-system-x86 qemu-utils busybox-static cpio kmod
-	xorriso
+	xorriso wixl msitools faketime softhsm2 libengine-pkcs11-openssl
 "
 
 if [ "$(id -u)" -ne 0 ]; then

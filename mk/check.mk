@@ -8,7 +8,7 @@ tap = $(Q)mk/tap-run.sh $(CHECK_DIR) $(1) $(2)
 comma := ,
 
 # Wine, headless, with a prefix of our own under out/.
-WINEPREFIX_DIR := $(CURDIR)/$(O)/wine
+WINEPREFIX_DIR := $(abspath $(O))/wine
 WINE := mk/wine-run.sh $(WINEPREFIX_DIR)
 WINE_READY := $(O)/wine/.ready
 $(WINE_READY):

@@ -31,7 +31,7 @@ if [ -z "${BRAND_DRIVERS+x}" ]; then
 	done
 fi
 
-LC_ALL=C awk -v conf="$conf" -v mode="$mode" -v want="${3:-}" -v drivers="$BRAND_DRIVERS" '
+assignments=$(LC_ALL=C awk -v conf="$conf" -v drivers="$BRAND_DRIVERS" '
 function fail(msg) {
 	printf "brand: %s%s: %s\n", conf, (lineno ? ":" lineno : ""), msg > "/dev/stderr"
 	failed = 1
@@ -96,19 +96,9 @@ function check_value(k, v,    n, i, parts, seen) {
 			fail(k ": \"" v "\" is not a pkcs11: URI (RFC 7512) without spaces")
 	}
 }
-function readable(p,    line, r) {
-	r = (getline line < p)
-	if (r >= 0) close(p)
-	return r >= 0
-}
 function need(k) {
 	if (!(k in val) || val[k] == "")
 		fail("CERT_MODE=" val["CERT_MODE"] " needs " k)
-}
-function need_file(k) {
-	need(k)
-	if (!readable(val[k]))
-		fail(k ": cannot read file \"" val[k] "\"")
 }
 function forbid(k) {
 	if ((k in val) && val[k] != "")
@@ -181,10 +171,10 @@ END {
 		forbid("CERT_PKCS12"); forbid("CERT_PASSWORD_FILE"); forbid("CERT_PKCS11_URI")
 		forbid("CERT_PKCS11_MODULE"); forbid("CERT_CHAIN")
 	} else if (m == "pkcs12") {
-		need_file("CERT_PKCS12"); need_file("CERT_PASSWORD_FILE")
+		need("CERT_PKCS12"); need("CERT_PASSWORD_FILE")
 		forbid("CERT_PKCS11_URI"); forbid("CERT_PKCS11_MODULE"); forbid("CERT_CHAIN")
 	} else {
-		need("CERT_PKCS11_URI"); need_file("CERT_PKCS11_MODULE"); need_file("CERT_CHAIN")
+		need("CERT_PKCS11_URI"); need("CERT_PKCS11_MODULE"); need("CERT_CHAIN")
 		forbid("CERT_PKCS12"); forbid("CERT_PASSWORD_FILE")
 	}
 	# Two drivers sharing a file or service name would overwrite each other.
@@ -202,16 +192,38 @@ END {
 	if (val["BRAND_ID"] != "openvdp" && (" " val["SUBSYS_VENDOR_IDS"] " ") ~ / 1AF4 /)
 		warn("brand \"" val["BRAND_ID"] "\" still matches the default subsystem vendor ID 1AF4; " \
 		     "its INFs will also bind to stock QEMU devices")
-	if (mode == "env") {
-		for (i = 1; i <= nkeys; i++)
-			printf "BRAND_%s=%s\n", order[i], shq(val[order[i]])
-		printf "BRAND_DRIVERS=%s\n", shq(drivers)
-	} else if (mode == "get") {
-		if (!(want in kinds)) {
-			printf "brand: unknown key \"%s\"\n", want > "/dev/stderr"
-			exit 1
-		}
-		print val[want]
-	}
+	for (i = 1; i <= nkeys; i++)
+		printf "BRAND_%s=%s\n", order[i], shq(val[order[i]])
+	printf "BRAND_DRIVERS=%s\n", shq(drivers)
 }
-' "$conf"
+' "$conf") || exit 1
+eval "$assignments"
+
+# Certificate files must exist now: failing later would waste a build.
+case $BRAND_CERT_MODE in
+pkcs12) files="CERT_PKCS12 CERT_PASSWORD_FILE" ;;
+pkcs11) files="CERT_PKCS11_MODULE CERT_CHAIN" ;;
+*) files= ;;
+esac
+for k in $files; do
+	eval "p=\$BRAND_$k"
+	if [ ! -f "$p" ] || [ ! -r "$p" ]; then
+		echo "brand: $conf: $k: cannot read file \"$p\"" >&2
+		exit 1
+	fi
+done
+
+case $mode in
+env) printf '%s\n' "$assignments" ;;
+get)
+	key=$3
+	case $key in
+	''|*[!A-Z0-9_]*) key= ;;
+	esac
+	if [ -z "$key" ] || ! eval "[ -n \"\${BRAND_$key+x}\" ]"; then
+		echo "brand: unknown key \"$3\"" >&2
+		exit 1
+	fi
+	eval "printf '%s\\n' \"\$BRAND_$key\""
+	;;
+esac

@@ -22,6 +22,12 @@ b=$tmp/b/a/much/deeper/build/path/openvdp-copy
 copy_tree "$a"
 copy_tree "$b"
 
+# Signing keys are the one input that is random by nature: give both builds
+# the same test key, as a vendor gives every build the same certificate.
+"$top/sign/testpki.sh" "$tmp/keys" "OpenVDP repro check" || {
+	echo "not ok 1 - cannot create the shared test key"; exit 1; }
+export TEST_KEY_DIR="$tmp/keys"
+
 n=0
 if ! (cd "$a" && umask 022 && env -u MAKEFLAGS TZ=UTC LANG=C LC_ALL=C make -j2 "$@" >"$tmp/a.log" 2>&1); then
 	echo "not ok 1 - first build failed"; sed 's/^/# /' "$tmp/a.log" | tail -n 30; exit 1
