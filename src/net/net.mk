@@ -3,7 +3,8 @@
 # Portable network logic (no Windows headers): header parsing, RSS, tx header, rx validation.
 WINLIBS  += vnet
 HOSTLIBS += vnet
-vnet_SRCS := src/net/vnet_parse.c src/net/vnet_rss.c src/net/vnet_tx.c src/net/vnet_rx.c
+vnet_SRCS := src/net/vnet_parse.c src/net/vnet_rss.c src/net/vnet_tx.c src/net/vnet_rx.c \
+	src/net/vnet_ctrl.c src/net/vnet_oid.c
 
 DRIVERS += vdpnet
 vdpnet_TYPE    := ndis
@@ -12,8 +13,8 @@ vdpnet_SRCS    := src/net/ndis_miniport.c src/net/ndis_offload.c
 vdpnet_LIBS    := vnet
 vdpnet_IMPORTS := ndis ntoskrnl hal
 
-HOSTTESTS += test_net_rss test_net_tx test_net_rx
-WINETESTS += test_net_rss test_net_tx test_net_rx
+HOSTTESTS += test_net_rss test_net_tx test_net_rx test_net_ctrl test_net_oid test_net_bufs
+WINETESTS += test_net_rss test_net_tx test_net_rx test_net_ctrl test_net_oid test_net_bufs
 test_net_rss_SRCS := tests/unit/test_net_rss.c
 test_net_rss_LIBS := vnet
 test_net_rss_CFLAGS := -Isrc/net
@@ -23,6 +24,15 @@ test_net_tx_CFLAGS := -Isrc/net
 test_net_rx_SRCS  := tests/unit/test_net_rx.c
 test_net_rx_LIBS  := vnet
 test_net_rx_CFLAGS := -Isrc/net
+test_net_ctrl_SRCS := tests/unit/test_net_ctrl.c
+test_net_ctrl_LIBS := vnet
+test_net_ctrl_CFLAGS := -Isrc/net
+test_net_oid_SRCS := tests/unit/test_net_oid.c
+test_net_oid_LIBS := vnet
+test_net_oid_CFLAGS := -Isrc/net
+test_net_bufs_SRCS := tests/unit/test_net_bufs.c
+test_net_bufs_LIBS := vnet
+test_net_bufs_CFLAGS := -Isrc/net
 
 # include/ddk/ndis.h: compiles for every NDIS 6.x switch on x64 and x86 (ABI asserts included),
 # and every export it declares links against libndis.a with the right x86 decoration.

@@ -180,3 +180,62 @@ int vnet_rx_parse(const struct vnet_rx_config *cfg, const struct vnet_rx_buf *bu
     }
     return VNET_OK;
 }
+
+int vnet_rx_gather(const struct vnet_rx_config *cfg, const struct vnet_rx_buf *bufs,
+                   uint16_t nbufs, const struct vnet_rx_packet *pkt, uint8_t *first_data)
+{
+    uint32_t off, i;
+
+    if (!cfg || !bufs || !pkt || !first_data || nbufs == 0 || nbufs != pkt->num_buffers)
+        return VNET_ERR_INVAL;
+    if (bufs[0].used_len < cfg->hdr_len || bufs[0].posted_len < cfg->hdr_len)
+        return VNET_ERR_DEVICE;
+    /* The first buffer's own capacity bounds the copy, not the device's lengths. */
+    if (pkt->frame_len > bufs[0].posted_len - cfg->hdr_len)
+        return VNET_ERR_TOO_LONG;
+    off = cfg->hdr_len + (bufs[0].used_len - cfg->hdr_len);
+    for (i = 1; i < nbufs; i++) {
+        uint32_t n = bufs[i].used_len;
+
+        if (n > bufs[i].posted_len || n > bufs[0].posted_len - off)
+            return VNET_ERR_DEVICE;
+        __builtin_memcpy(first_data + off, bufs[i].data, n);
+        off += n;
+    }
+    if (off - cfg->hdr_len != pkt->frame_len)
+        return VNET_ERR_DEVICE;
+    return VNET_OK;
+}
+
+int vnet_rx_complete_csum(uint8_t *frame, uint32_t len, uint16_t start, uint16_t offset)
+{
+    uint32_t sum, at = (uint32_t)start + offset;
+    uint16_t v;
+
+    if (!frame || start >= len || at + 2 > len)
+        return VNET_ERR_DEVICE;
+    sum = vnet_csum_fold(frame + start, len - start);
+    v = (uint16_t)~sum;
+    /* A zero UDP checksum means "none" (RFC 768 sends all ones instead); for TCP both
+     * encodings of zero verify the same. */
+    if (v == 0)
+        v = 0xFFFFu;
+    frame[at] = (uint8_t)(v >> 8);
+    frame[at + 1] = (uint8_t)v;
+    return VNET_OK;
+}
+
+bool vnet_vlan_strip(uint8_t *frame, uint32_t len, uint16_t *tci)
+{
+    uint32_t i;
+
+    if (!frame || len < VNET_ETH_HLEN + VNET_VLAN_HLEN)
+        return false;
+    if (vnet_get_be16(frame + 12) != VNET_ETHERTYPE_VLAN)
+        return false;
+    if (tci)
+        *tci = vnet_get_be16(frame + 14);
+    for (i = 12; i-- > 0;)
+        frame[i + VNET_VLAN_HLEN] = frame[i];
+    return true;
+}

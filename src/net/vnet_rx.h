@@ -71,4 +71,28 @@ int vnet_rx_num_buffers(const struct vnet_rx_config *cfg, const struct vnet_rx_b
 int vnet_rx_parse(const struct vnet_rx_config *cfg, const struct vnet_rx_buf *bufs,
                   uint16_t nbufs, struct vnet_rx_packet *pkt);
 
+
+/*
+ * Mergeable buffers: copy the frame bytes of bufs[1..nbufs) behind those of bufs[0], so that the
+ * whole frame is contiguous in the first buffer (the driver posts buffers large enough for a
+ * whole frame, so a split packet always fits; anything else is refused). bufs[0].data must be
+ * writable; pkt comes from a successful vnet_rx_parse() on the same chain.
+ */
+int vnet_rx_gather(const struct vnet_rx_config *cfg, const struct vnet_rx_buf *bufs,
+                   uint16_t nbufs, const struct vnet_rx_packet *pkt, uint8_t *first_data);
+
+/*
+ * VIRTIO_NET_HDR_F_NEEDS_CSUM: finish the checksum the device left partial (5.1.6.4.1): the
+ * field at start + offset holds the pseudo-header sum; store the ones-complement of the sum
+ * over [start, len). Bounds are checked again.
+ */
+int vnet_rx_complete_csum(uint8_t *frame, uint32_t len, uint16_t start, uint16_t offset);
+
+/*
+ * Strip the outer 802.1Q tag of a frame in place: the 12 address bytes move up by 4, so the
+ * frame then starts at frame + 4 and is 4 bytes shorter. Returns true and the TCI if a tag was
+ * removed; false (frame untouched) for untagged, QinQ-outer or too short frames.
+ */
+bool vnet_vlan_strip(uint8_t *frame, uint32_t len, uint16_t *tci);
+
 #endif /* OPENVDP_VNET_RX_H */

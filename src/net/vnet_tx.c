@@ -13,6 +13,13 @@ static bool has_feature(uint64_t features, unsigned bit)
 int vnet_tx_build_hdr(const uint8_t *frame, size_t frame_len, const struct vnet_tx_request *req,
                       uint64_t features, struct virtio_net_hdr *hdr)
 {
+    return vnet_tx_build_hdr_head(frame, frame_len, frame_len, req, features, hdr);
+}
+
+int vnet_tx_build_hdr_head(const uint8_t *frame, size_t head_len, size_t frame_len,
+                           const struct vnet_tx_request *req, uint64_t features,
+                           struct virtio_net_hdr *hdr)
+{
     struct vnet_frame_info info;
     uint32_t hdr_len;
     int rc;
@@ -22,7 +29,7 @@ int vnet_tx_build_hdr(const uint8_t *frame, size_t frame_len, const struct vnet_
     __builtin_memset(hdr, 0, sizeof(*hdr));
     if (!frame || !req)
         return VNET_ERR_INVAL;
-    if (frame_len < VNET_ETH_HLEN)
+    if (frame_len < VNET_ETH_HLEN || head_len > frame_len)
         return VNET_ERR_SHORT;
     if (req->csum_tcp && req->csum_udp)
         return VNET_ERR_INVAL;
@@ -32,7 +39,7 @@ int vnet_tx_build_hdr(const uint8_t *frame, size_t frame_len, const struct vnet_
     if (!req->csum_tcp && !req->csum_udp && req->lso_mss == 0)
         return VNET_OK;
 
-    rc = vnet_parse_frame(frame, frame_len, &info);
+    rc = vnet_parse_frame_head(frame, head_len, frame_len, &info);
     if (rc != VNET_OK)
         return rc;
     if (info.ip_version == 0 || info.fragment || !info.has_l4)
@@ -86,5 +93,44 @@ int vnet_tx_build_hdr(const uint8_t *frame, size_t frame_len, const struct vnet_
         cpu_to_le16(req->csum_tcp ? VNET_TCP_CSUM_OFFSET : VNET_UDP_CSUM_OFFSET);
     /* A hint the device may use to size its copy of the headers (5.1.6.2). */
     hdr->hdr_len = cpu_to_le16((uint16_t)(info.l4_offset + info.l4_len));
+    return VNET_OK;
+}
+
+void vnet_tx_vlan_head(const uint8_t *frame, uint16_t tci, uint8_t out[VNET_TX_VLAN_HEAD_LEN])
+{
+    __builtin_memcpy(out, frame, 12);
+    out[12] = (uint8_t)(VNET_ETHERTYPE_VLAN >> 8);
+    out[13] = (uint8_t)VNET_ETHERTYPE_VLAN;
+    out[14] = (uint8_t)(tci >> 8);
+    out[15] = (uint8_t)tci;
+}
+
+int vnet_tx_ipv4_csum(uint8_t *frame, size_t head_len)
+{
+    size_t off = 12, ihl;
+    unsigned tags = 0;
+    uint16_t type, sum;
+    uint8_t *ip;
+
+    if (!frame || head_len < VNET_ETH_HLEN)
+        return VNET_ERR_INVAL;
+    type = vnet_get_be16(frame + off);
+    while ((type == VNET_ETHERTYPE_VLAN || type == VNET_ETHERTYPE_QINQ) &&
+           tags < VNET_MAX_VLAN_TAGS && off + VNET_VLAN_HLEN + 2 <= head_len) {
+        off += VNET_VLAN_HLEN;
+        tags++;
+        type = vnet_get_be16(frame + off);
+    }
+    off += 2;
+    if (type != VNET_ETHERTYPE_IPV4 || off + 20 > head_len)
+        return VNET_ERR_UNSUPPORTED;
+    ip = frame + off;
+    ihl = (size_t)(ip[0] & 0x0Fu) * 4;
+    if ((ip[0] >> 4) != 4 || ihl < 20 || off + ihl > head_len)
+        return VNET_ERR_MALFORMED;
+    ip[10] = ip[11] = 0;
+    sum = (uint16_t)~vnet_csum_fold(ip, ihl);
+    ip[10] = (uint8_t)(sum >> 8);
+    ip[11] = (uint8_t)sum;
     return VNET_OK;
 }

@@ -33,4 +33,20 @@ struct vnet_tx_request {
 int vnet_tx_build_hdr(const uint8_t *frame, size_t frame_len, const struct vnet_tx_request *req,
                       uint64_t features, struct virtio_net_hdr *hdr);
 
+/*
+ * The same when only the first head_len bytes of a frame of frame_len bytes are at hand (the
+ * rest sits in scatter-gather memory): every header the decision needs must lie in the head.
+ */
+int vnet_tx_build_hdr_head(const uint8_t *frame, size_t head_len, size_t frame_len,
+                           const struct vnet_tx_request *req, uint64_t features,
+                           struct virtio_net_hdr *hdr);
+
+/* virtio has no VLAN insertion: the driver sends addresses + 802.1Q tag from its own buffer and
+ * the rest of the frame from offset 12. */
+#define VNET_TX_VLAN_HEAD_LEN 16u
+void vnet_tx_vlan_head(const uint8_t *frame, uint16_t tci, uint8_t out[VNET_TX_VLAN_HEAD_LEN]);
+
+/* virtio has no IPv4 header checksum offload: compute it in a writable copy of the headers. */
+int vnet_tx_ipv4_csum(uint8_t *frame, size_t head_len);
+
 #endif /* OPENVDP_VNET_TX_H */

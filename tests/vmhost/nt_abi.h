@@ -112,16 +112,31 @@ _Static_assert(offsetof(nt_kdpc, DeferredRoutine) == 0x18, "KDPC.DeferredRoutine
 _Static_assert(offsetof(nt_kdpc, SystemArgument2) == 0x30, "KDPC.SystemArgument2");
 _Static_assert(sizeof(nt_kdpc) == 0x40, "KDPC x64 size");
 
-/* KTIMER is opaque to drivers; its 0x40 bytes hold our own bookkeeping. */
+/* DISPATCHER_HEADER: the part of every waitable object the host uses. */
+typedef struct nt_dispatcher_header {
+	uint8_t Type;           /* 0/1 events, 8/9 timers */
+	uint8_t Signalling;
+	uint8_t Size;
+	uint8_t Reserved1;
+	volatile int32_t SignalState;
+	nt_list_entry WaitListHead;
+} nt_dispatcher_header;
+_Static_assert(offsetof(nt_dispatcher_header, SignalState) == 4, "DISPATCHER_HEADER.SignalState");
+_Static_assert(sizeof(nt_dispatcher_header) == 0x18, "DISPATCHER_HEADER x64 size");
+
+typedef struct nt_kevent {
+	nt_dispatcher_header Header;
+} nt_kevent;
+_Static_assert(sizeof(nt_kevent) == 0x18, "KEVENT x64 size");
+
+/* KTIMER: the header, then (opaque to drivers) our own bookkeeping. */
 typedef struct nt_ktimer {
-	uint8_t Type;
-	uint8_t signaled;
-	uint8_t pad[6];
+	nt_dispatcher_header Header;
 	uint64_t due_ns;        /* CLOCK_MONOTONIC; 0 when not set */
 	uint64_t period_ns;
-	nt_kdpc *dpc;
+	struct nt_kdpc *dpc;
 	uint64_t magic;
-	uint64_t reserved[3];
+	uint64_t reserved;
 } nt_ktimer;
 _Static_assert(sizeof(nt_ktimer) == 0x40, "KTIMER x64 size");
 

@@ -273,8 +273,8 @@ static int apply_relocs(struct pe_image *img, char *err, size_t errlen)
 int pe_load(struct pe_image *img, const uint8_t *file, size_t len,
 	    char *err, size_t errlen)
 {
-	uint32_t hdr_size;
-	uint64_t sect_off;
+	uint32_t hdr_size = 0;
+	uint64_t sect_off = 0;
 	void *map;
 
 	memset(img, 0, sizeof(*img));

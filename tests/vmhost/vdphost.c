@@ -1,0 +1,276 @@
+/* vdphost: load a Windows x64 kernel driver (.sys) into this Linux process
+ * and run it against the emulated kernel services. Prints TAP lines
+ * (unnumbered: the caller numbers them) on stdout; the driver's DbgPrint
+ * output and host diagnostics go to stderr.
+ *
+ *   vdphost [--guest] [--service NAME] [--expect-status HEX]
+ *           [--pci VVVV:DDDD|BDF [--irq uio|poll|msix] [--disk-test]] DRIVER.sys
+ *   vdphost --check-image FILE
+ *
+ * --guest: running inside the test VM as root: DMA memory from hugepages
+ * with real physical addresses, port I/O enabled with iopl(3).
+ * --pci: after DriverEntry, start the StorPort adapter on that device.
+ * --disk-test: then run the whole-disk SCSI test through the miniport.
+ * --check-image: verify on the host the pattern the disk test wrote. */
+#define _GNU_SOURCE
+#include "disk_test.h"
+#include "nt_storport.h"
+#include "vmhost.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/io.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_SYS_FILE (64u << 20)
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    (uint64_t)st.st_size > MAX_SYS_FILE) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size);
+	while (buf && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n <= 0) {
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	*len = got;
+	return buf;
+}
+
+/* UTF-16 copy of an ASCII string, in pool-like storage the driver may keep. */
+static uint16_t *wide(const char *s)
+{
+	size_t n = strlen(s);
+	uint16_t *w = calloc(n + 1, 2);
+
+	for (size_t i = 0; w && i < n; i++)
+		w[i] = (uint8_t)s[i];
+	return w;
+}
+
+/* Everything that runs driver code, on a thread with a painted stack. */
+struct session {
+	nt_driver_object *drv;
+	nt_unicode_string *reg;
+	const char *service, *pci, *irq;
+	bool disk_test;
+	uint32_t expect;
+	int failed;
+};
+
+static void *session_main(void *arg)
+{
+	struct session *ss = arg;
+	nt_driver_object *drv = ss->drv;
+	const char *service = ss->service, *pci = ss->pci, *irq = ss->irq;
+	bool disk_test = ss->disk_test;
+	uint32_t expect = ss->expect;
+	int failed = 0;
+	nt_status st;
+	size_t leaks;
+
+	vh_set_irql(PASSIVE_LEVEL);
+	st = drv->DriverInit(drv, ss->reg);
+	if (vh_irql() != PASSIVE_LEVEL) {
+		printf("not ok - %s: DriverEntry returned at IRQL %u\n", service, vh_irql());
+		failed++;
+	}
+	if ((uint32_t)st == expect) {
+		printf("ok - %s: DriverEntry returned 0x%08x\n", service, (uint32_t)st);
+	} else {
+		printf("not ok - %s: DriverEntry returned 0x%08x, expected 0x%08x\n", service,
+		       (uint32_t)st, expect);
+		failed++;
+	}
+	if (st >= 0 && pci) {
+		if (!sp_registered()) {
+			printf("not ok - %s: --pci given but the driver did not call StorPortInitialize\n",
+			       service);
+			failed++;
+		} else if (sp_start_adapter(pci, irq)) {
+			printf("not ok - %s: adapter start on %s failed (see log)\n", service, pci);
+			failed++;
+		} else {
+			printf("ok - %s: adapter started on %s (HwFindAdapter, HwInitialize, irq %s)\n",
+			       service, pci, irq);
+			if (disk_test)
+				failed += disk_test_run(service);
+		}
+		sp_stop_adapter();
+	}
+	if (!vh_sched_idle(10000)) {
+		printf("not ok - %s: DPCs or work items still running after 10 s\n", service);
+		failed++;
+	}
+	if (st >= 0 && drv->DriverUnload) {
+		drv->DriverUnload(drv);
+		vh_sched_idle(10000);
+		printf("ok - %s: DriverUnload returned\n", service);
+	}
+	vh_sched_stop();
+	/* A driver that failed DriverEntry must have freed everything too. */
+	leaks = vh_pool_leaks(true);
+	if (leaks) {
+		printf("not ok - %s: %zu pool blocks leaked\n", service, leaks);
+		failed++;
+	} else {
+		printf("ok - %s: no pool leaks\n", service);
+	}
+	ss->failed = failed;
+	return NULL;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: vdphost [--guest] [--service NAME] [--expect-status HEX]\n"
+			"               [--pci VVVV:DDDD|BDF [--irq uio|poll|msix] [--disk-test]] DRIVER.sys\n"
+			"       vdphost --check-image FILE\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = NULL, *service = NULL, *pci = NULL, *irq = "uio";
+	bool guest = false, disk_test = false;
+	uint32_t expect = 0;
+	char err[256], regpath[256];
+	struct pe_image img;
+	nt_driver_object *drv;
+	nt_driver_extension *ext;
+	nt_unicode_string reg;
+	uint8_t *file;
+	size_t len;
+	int unresolved, failed = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--guest"))
+			guest = true;
+		else if (!strcmp(argv[i], "--service") && i + 1 < argc)
+			service = argv[++i];
+		else if (!strcmp(argv[i], "--expect-status") && i + 1 < argc)
+			expect = (uint32_t)strtoul(argv[++i], NULL, 16);
+		else if (!strcmp(argv[i], "--pci") && i + 1 < argc)
+			pci = argv[++i];
+		else if (!strcmp(argv[i], "--irq") && i + 1 < argc)
+			irq = argv[++i];
+		else if (!strcmp(argv[i], "--disk-test"))
+			disk_test = true;
+		else if (!strcmp(argv[i], "--check-image") && i + 1 < argc)
+			return disk_check_image(argv[i + 1]) ? 1 : 0;
+		else if (argv[i][0] == '-' || path)
+			usage();
+		else
+			path = argv[i];
+	}
+	if (!path || (strcmp(irq, "uio") && strcmp(irq, "poll") && strcmp(irq, "msix")))
+		usage();
+	vh_add_exports(sp_exports);
+	if (!service) {
+		const char *b = strrchr(path, '/');
+		static char name[64];
+		snprintf(name, sizeof(name), "%s", b ? b + 1 : path);
+		if (strchr(name, '.'))
+			*strchr(name, '.') = 0;
+		service = name;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	file = read_file(path, &len);
+	if (!file) {
+		printf("not ok - %s: cannot read (%s)\n", path, strerror(errno ? errno : EINVAL));
+		return 1;
+	}
+	if (pe_load(&img, file, len, err, sizeof(err))) {
+		printf("not ok - %s: load: %s\n", service, err);
+		fprintf(stderr, "vdphost: %s: %s\n", path, err);
+		return 1;
+	}
+	free(file);
+	printf("ok - %s: PE32+ image mapped (%u sections, %u relocations applied)\n", service,
+	       img.nsections, img.relocs_applied);
+
+	/* Every unresolved import is listed before anything runs. */
+	unresolved = pe_bind_imports(&img, vh_resolve, NULL, stderr, err, sizeof(err));
+	if (unresolved < 0) {
+		printf("not ok - %s: imports: %s\n", service, err);
+		return 1;
+	}
+	if (unresolved > 0) {
+		printf("not ok - %s: %d unresolved imports (listed on stderr)\n", service, unresolved);
+		return 1;
+	}
+	printf("ok - %s: all imports resolved\n", service);
+	if (pe_protect(&img, err, sizeof(err))) {
+		printf("not ok - %s: %s\n", service, err);
+		return 1;
+	}
+	if (!img.entry_rva) {
+		printf("not ok - %s: image has no entry point\n", service);
+		return 1;
+	}
+
+	vh_trap_init();
+	vh_trap_set_image(&img);
+	if (dma_pool_init(guest, 8u << 20)) {
+		printf("not ok - %s: DMA pool unavailable\n", service);
+		return 1;
+	}
+	if (guest && iopl(3))
+		vh_log("iopl(3) failed (%s): inline port I/O will fault", strerror(errno));
+	vh_sched_start();
+
+	drv = calloc(1, sizeof(*drv));
+	ext = calloc(1, 0x100); /* larger than any documented DRIVER_EXTENSION */
+	snprintf(regpath, sizeof(regpath),
+		 "\\Registry\\Machine\\System\\CurrentControlSet\\Services\\%s", service);
+	reg.Buffer = wide(regpath);
+	if (!drv || !ext || !reg.Buffer)
+		vh_fatal("out of memory");
+	reg.Length = (uint16_t)(strlen(regpath) * 2);
+	reg.MaximumLength = (uint16_t)(reg.Length + 2);
+	drv->Type = 4; /* IO_TYPE_DRIVER */
+	drv->Size = (int16_t)sizeof(*drv);
+	drv->DriverStart = img.base;
+	drv->DriverSize = (uint32_t)img.size;
+	drv->DriverExtension = ext;
+	drv->DriverInit = (nt_driver_initialize *)(img.base + img.entry_rva);
+	ext->DriverObject = drv;
+	ext->ServiceKeyName.Buffer = wide(service);
+	ext->ServiceKeyName.Length = (uint16_t)(strlen(service) * 2);
+	ext->ServiceKeyName.MaximumLength = (uint16_t)(ext->ServiceKeyName.Length + 2);
+	{
+		char dn[96];
+		snprintf(dn, sizeof(dn), "\\Driver\\%s", service);
+		drv->DriverName.Buffer = wide(dn);
+		drv->DriverName.Length = (uint16_t)(strlen(dn) * 2);
+		drv->DriverName.MaximumLength = (uint16_t)(drv->DriverName.Length + 2);
+	}
+
+	{
+		struct session ss = { drv, &reg, service, pci, irq, disk_test, expect, 0 };
+		vh_thread_join(vh_thread_start("driver", VH_STACK_SIZE, session_main, &ss));
+		failed = ss.failed;
+	}
+	failed += vh_stack_report();
+	printf("# %s: privileged instructions emulated: %lu\n", service, vh_trap_count());
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,48 @@
+# The VM test host (see HACKING.md and tests/vmhost/*.c).
+#
+#   out/host/bin/vdphost          loads and runs a Windows x64 .sys (static,
+#                                 so it runs in the busybox guest)
+#   out/x64/vmhost/*.sys          small test drivers for the host itself
+#   out/host/tests/vmhost_unit    host unit tests (cmocka), check vmhost-unit
+#   check vm                      boots QEMU guests (ci/vm/suite.sh)
+
+VMHOST_CORE := tests/vmhost/pe_image.c tests/vmhost/nt_kernel.c \
+	tests/vmhost/nt_sched.c tests/vmhost/nt_trap.c tests/vmhost/nt_fmt.c \
+	tests/vmhost/dma_pool.c tests/vmhost/vh_util.c tests/vmhost/nt_storport.c \
+	tests/vmhost/pci_sysfs.c tests/vmhost/disk_test.c tests/vmhost/vh_thread.c
+
+HOSTPROGS += vdphost
+vdphost_SRCS   := tests/vmhost/vdphost.c $(VMHOST_CORE)
+vdphost_LDLIBS := -static -pthread
+
+# Test drivers: x64 only (the loader runs PE32+), linked like real drivers
+# but never packed or signed.
+VMHOST_SYS_NAMES := hello faulty unresolved vblkmini
+VMHOST_SYS := $(foreach n,$(VMHOST_SYS_NAMES),$(O)/x64/vmhost/$(n).sys)
+$(O)/x64/vmhost/%.sys: $(O)/x64/obj/tests/vmhost/sys/%.o $(O)/x64/lib/libstorport.a
+	$(call msg,LD.x64,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC_x64) -o $@ $< $(KLDFLAGS) $(KLDFLAGS_x64) -L$(O)/x64/lib -lstorport -lntoskrnl -lhal -lgcc
+.SECONDARY: $(foreach n,$(VMHOST_SYS_NAMES),$(O)/x64/obj/tests/vmhost/sys/$(n).o)
+
+VMHOST_UNIT := $(HOST_TESTBIN)/vmhost_unit
+VMHOST_UNIT_OBJS := $(patsubst %.c,$(HOST_OBJ)/%.o,tests/vmhost/test_vmhost.c $(VMHOST_CORE))
+$(VMHOST_UNIT): $(VMHOST_UNIT_OBJS)
+	$(call msg,HOSTLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(HOSTCC) $(HOSTLDFLAGS) -o $@ $^ -lcmocka -pthread
+-include $(VMHOST_UNIT_OBJS:.o=.d)
+
+vmhost: $(HOST_BIN)/vdphost $(VMHOST_SYS) $(VMHOST_UNIT)
+.PHONY: vmhost
+
+CHECKS += vmhost-unit
+check-vmhost-unit: $(VMHOST_UNIT) $(HOST_BIN)/vdphost $(VMHOST_SYS)
+	$(call tap,vmhost-unit,env CMOCKA_MESSAGE_OUTPUT=TAP VDP_VMHOST_SYS=$(O)/x64/vmhost \
+		VDP_VDPHOST=$(HOST_BIN)/vdphost $(VMHOST_UNIT))
+
+# The guest gets vdphost and every test driver; the suite fetches the guest
+# kernel itself (apt-get download) and reports a clear failure when offline.
+CHECKS += vm
+check-vm: $(HOST_BIN)/vdphost $(VMHOST_SYS)
+	$(call tap,vm,env VDP_OUT=$(O) ci/vm/suite.sh $^)
