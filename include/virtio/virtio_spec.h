@@ -183,10 +183,12 @@ struct virtio_pci_cfg_cap {
 };
 
 /*
- * Modern common configuration. virtio 1.2 appends queue_notify_data (0x38)
- * and queue_reset (0x3a) behind the 1.0 layout (0x38 bytes). The core only
- * relies on the 1.0 part: it offers neither NOTIFICATION_DATA nor
- * RING_RESET, so a 1.0 device with a 0x38-byte common cap stays valid.
+ * Modern common configuration. virtio 1.2 appends le16 queue_notify_data at
+ * 0x38 and le16 queue_reset at 0x3a directly behind the 1.0 layout (0x38
+ * bytes; queue_device ends at 0x37), so they are NOT at 0x3a/0x3c. The
+ * structure below stops at the 1.0 part on purpose: the core offers neither
+ * NOTIFICATION_DATA nor RING_RESET, and it accepts a 1.0 device whose
+ * common capability is only 0x38 bytes long.
  */
 struct virtio_pci_common_cfg {
 	le32 device_feature_select;

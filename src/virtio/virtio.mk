@@ -20,4 +20,14 @@ test_virtio_queue_CFLAGS := -Itests/unit
 # The core includes nothing but freestanding headers (checked with -nostdinc).
 CHECKS += virtio-freestanding
 check-virtio-freestanding:
-	$(call tap,virtio-freestanding,src/virtio/check-freestanding.sh)
+	$(call tap,virtio-freestanding,src/virtio/check/freestanding.sh)
+
+# The core against real QEMU virtio-blk devices (modern split/packed, legacy),
+# from a static Linux program in a TCG guest: see src/virtio/check/.
+HOSTPROGS += virtio_realdev
+virtio_realdev_SRCS   := src/virtio/check/virtio_realdev.c
+virtio_realdev_LIBS   := virtio
+virtio_realdev_LDLIBS := -static
+CHECKS += virtio-realdev
+check-virtio-realdev: $(HOST_BIN)/virtio_realdev
+	$(call tap,virtio-realdev,src/virtio/check/realdev.sh $(HOST_BIN)/virtio_realdev $(O)/vm/guest $(O)/virtio-realdev)

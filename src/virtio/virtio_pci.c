@@ -93,6 +93,33 @@ static bool notify_mult_valid(uint32_t m)
 }
 
 /*
+ * Find the MSI-X capability and whether MSI-X is on: the legacy register
+ * layout depends on it, so this runs for every transport.
+ */
+static void probe_msix(struct virtio_dev *dev)
+{
+	uint16_t status, ctl;
+	uint8_t ptr, id;
+
+	if (!cfg_read16(dev, PCI_CFG_STATUS, &status) || !(status & PCI_STATUS_CAP_LIST) ||
+	    !cfg_read8(dev, PCI_CFG_CAP_PTR, &ptr))
+		return;
+	for (unsigned int guard = 0; ptr >= 0x40 && guard < 48; guard++) {
+		ptr &= 0xfc;
+		if (!cfg_read8(dev, ptr, &id))
+			return;
+		if (id == PCI_CAP_ID_MSIX) {
+			dev->msix_cap = ptr;
+			if (cfg_read16(dev, ptr + 2u, &ctl))
+				dev->msix_enabled = (ctl & PCI_MSIX_FLAGS_ENABLE) != 0;
+			return;
+		}
+		if (!cfg_read8(dev, ptr + 1u, &ptr))
+			return;
+	}
+}
+
+/*
  * Walk the capability list. The first valid capability of each type wins
  * (4.1.4); invalid ones are logged and skipped so a later valid copy can
  * still be used. Returns true when a usable modern layout was found.
@@ -127,13 +154,6 @@ static bool walk_caps(struct virtio_dev *dev, int *why)
 		}
 		if (!cfg_read(dev, ptr, hdr, sizeof(hdr)))
 			return false;
-		if (hdr[0] == PCI_CAP_ID_MSIX && dev->msix_cap == 0) {
-			uint16_t ctl;
-
-			dev->msix_cap = ptr;
-			if (cfg_read16(dev, ptr + 2u, &ctl))
-				dev->msix_enabled = (ctl & PCI_MSIX_FLAGS_ENABLE) != 0;
-		}
 		if (hdr[0] != PCI_CAP_ID_VNDR)
 			goto next;
 		memset(&nc, 0, sizeof(nc));
@@ -288,6 +308,7 @@ int virtio_init(struct virtio_dev *dev, const struct virtio_os_ops *ops, void *c
 		return VIRTIO_ENODEV;
 	}
 
+	probe_msix(dev);
 	if (!(flags & VIRTIO_INIT_FORCE_LEGACY) && walk_caps(dev, &why)) {
 		dev->tr = &virtio_modern_transport;
 		dev->num_queues = le16_to_cpu(vreg_read16(dev, &dev->common,

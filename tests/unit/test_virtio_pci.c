@@ -600,6 +600,12 @@ static void test_transitional_choice(void **s)
 	assert_false(virtio_is_legacy(&dev));
 	assert_int_equal(virtio_init(&dev, &f->ops, f, VIRTIO_INIT_FORCE_LEGACY), VIRTIO_OK);
 	assert_true(virtio_is_legacy(&dev));
+	assert_int_equal(virtio_config_len(&dev), FAKE_IO_LEN - 0x14);
+	/* MSI-X state is found even when the virtio capabilities are skipped. */
+	f->msix_enabled = true;
+	assert_int_equal(virtio_init(&dev, &f->ops, f, VIRTIO_INIT_FORCE_LEGACY), VIRTIO_OK);
+	assert_int_equal(virtio_config_len(&dev), FAKE_IO_LEN - 0x18);
+	f->msix_enabled = false;
 	/* Broken modern caps fall back to the legacy BAR on a transitional device. */
 	fake_set_cap(f, FAKE_CAP_COMMON, VIRTIO_PCI_CAP_COMMON_CFG, FAKE_MMIO_BAR, 0x3f00, 0x1000);
 	assert_int_equal(virtio_init(&dev, &f->ops, f, 0), VIRTIO_OK);
