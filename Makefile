@@ -92,7 +92,7 @@ CHECKS :=
 
 include mk/check.mk
 # Every component's fragment, found by location so adding one needs no edit here.
-FRAGMENTS := $(sort $(wildcard tools/*.mk src/*/*.mk tests/*/*.mk inf/*.mk sign/*.mk))
+FRAGMENTS := $(sort $(wildcard tools/*.mk src/*/*.mk tests/*/*.mk inf/*.mk sign/*.mk res/*.mk))
 include $(FRAGMENTS)
 
 include mk/rules.mk
@@ -113,6 +113,7 @@ install: all
 	$(Q)test -d $(PACK_DIR) || { echo "install: no pack in $(PACK_DIR)" >&2; exit 1; }
 	install -d $(DESTDIR)$(PREFIX)/share/openvdp
 	cp -R --no-preserve=ownership $(PACK_DIR)/. $(DESTDIR)$(PREFIX)/share/openvdp/
+	chmod -R u=rwX,go=rX $(DESTDIR)$(PREFIX)/share/openvdp
 
 # A reproducible source tarball of the tracked files: sorted, owned by root,
 # dated SOURCE_DATE_EPOCH, gzip without a name or time stamp.

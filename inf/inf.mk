@@ -17,3 +17,8 @@ check-pack-inf: pack
 	$(call tap,pack-inf,tests/pack/check-inf.sh $(O)/pack)
 check-pack-wine-inf: pack $(INFPARSE) $(WINE_READY)
 	$(call tap,pack-wine-inf,tests/pack/check-wine-inf.sh $(O)/pack $(INFPARSE) $(WINE))
+
+# Bad templates: one error naming the template line, and no partial pack.
+CHECKS += pack-template
+check-pack-template: $$(firstword $$(PACK_SYS)) $(HOST_BIN)/mkcat
+	$(call tap,pack-template,tests/pack/check-template.sh $(HOST_BIN)/mkcat $(firstword $(PACK_SYS)))

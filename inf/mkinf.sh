@@ -19,6 +19,8 @@
 #                (a whole line, not copied) the folder and file name the
 #                driver has in virtio-win packs, for PACK_NAMES=virtio-win.
 # MKINF_FILE, if set, replaces the brand's file name (virtio-win names).
+# MKINF_MAP, if set, names a file that receives, for each output line, the
+# template line it came from (so INF check errors can point at the template).
 # Output uses CRLF line ends, as Windows tools write INFs.
 set -eu
 
@@ -52,7 +54,7 @@ fi
 
 tmp=$out.tmp.$$
 trap 'rm -f "$tmp" "$tmp.hw"' EXIT
-LC_ALL=C awk -v tmpl="$tmpl" -v hwout="$tmp.hw" \
+LC_ALL=C awk -v tmpl="$tmpl" -v hwout="$tmp.hw" -v mapout="${MKINF_MAP:-}" \
 	-v FILE="$file" -v SERVICE="$service" -v DESC="$desc" -v ARCH="$ntarch" \
 	-v DRIVERVER="$infdate,$BRAND_VERSION" -v VERSION="$BRAND_VERSION" \
 	-v PROVIDER="$BRAND_PROVIDER" -v MANUFACTURER="$BRAND_MANUFACTURER" \
@@ -64,7 +66,7 @@ function hex4(s, what) {
 		fail(what " \"" s "\" is not 4 hex digits")
 	return toupper(s)
 }
-function emit(s) { printf "%s\r\n", s }
+function emit(s) { printf "%s\r\n", s; if (mapout != "") print NR > mapout }
 function model(inst, hwid) {
 	emit("%DeviceDesc% = " inst ", " hwid)
 	print tolower(hwid) > hwout
@@ -76,6 +78,8 @@ BEGIN {
 	v["COPYRIGHT"] = COPYRIGHT; v["URL"] = URL; v["SUPPORT_URL"] = SUPPORT_URL
 	nss = split(SSVIDS, ss, /[ \t]+/)
 	printf "" > hwout
+	if (mapout != "")
+		printf "" > mapout
 }
 /\r$/ { sub(/\r$/, "") }
 /^@@virtio_win_name[ \t]/ { next }

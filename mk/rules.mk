@@ -79,9 +79,12 @@ $(1)_OBJS_$(2) := $(call k_obj,$(2),$($(1)_SRCS))
 $$($(1)_OBJS_$(2)): EXTRA_CFLAGS := $($(1)_CFLAGS)
 $(1)_DEPLIBS_$(2) := $(foreach l,$($(1)_LIBS),$(O)/$(2)/lib/lib$(l).a) \
 	$(foreach m,$(filter $(DEF_MODULES),$($(1)_IMPORTS)),$(O)/$(2)/lib/lib$(m).a)
-$(O)/$(2)/$(1).sys: $$($(1)_OBJS_$(2)) $$($(1)_DEPLIBS_$(2)) $(HOST_BIN)/pefixup
+# Brand hook (res/res.mk): the version resource is linked into every driver,
+# and brand.h exists before any driver object is compiled.
+$$($(1)_OBJS_$(2)): | $(O)/res/brand.h
+$(O)/$(2)/$(1).sys: $$($(1)_OBJS_$(2)) $(O)/$(2)/res/$(1).res.o $$($(1)_DEPLIBS_$(2)) $(HOST_BIN)/pefixup
 	$$(call msg,LD.$(2),$$@)
-	$(Q)$$(CC_$(2)) -o $$@.raw $$($(1)_OBJS_$(2)) $(KLDFLAGS) $(KLDFLAGS_$(2)) \
+	$(Q)$$(CC_$(2)) -o $$@.raw $$($(1)_OBJS_$(2)) $(O)/$(2)/res/$(1).res.o $(KLDFLAGS) $(KLDFLAGS_$(2)) \
 		$(if $(filter wdm,$($(1)_TYPE)),$$(KLDFLAGS_wdm)) \
 		-L$(O)/$(2)/lib $(addprefix -l,$($(1)_LIBS)) \
 		$(addprefix -l,$($(1)_IMPORTS)) -lgcc

@@ -121,20 +121,72 @@ for arch in $arches; do
 		pkg=$stage/build/$arch/$file
 		mkdir -p "$pkg"
 		sign_file "$src" "$pkg/$file.sys" "$@" -ph
-		MKINF_FILE=$file "$top/inf/mkinf.sh" "$top/inf/$d.inf.in" "$conf" "$arch" "$pkg/$file.inf" "$stage/$arch-$d.hwids"
+		MKINF_MAP=$stage/$arch-$d.map MKINF_FILE=$file \
+			"$top/inf/mkinf.sh" "$top/inf/$d.inf.in" "$conf" "$arch" "$pkg/$file.inf" "$stage/$arch-$d.hwids"
 		"$mkcat" -o "$stage/$file.unsigned.cat" -O "$catos" -A 2:10.0 -h "$stage/$arch-$d.hwids" \
 			"$pkg/$file.sys" "$pkg/$file.inf" || die "catalog for $file ($arch) failed"
 		sign_file "$stage/$file.unsigned.cat" "$pkg/$file.cat" "$@"
-		# A template mistake stops the build here, not only in `make check`.
-		if ! LC_ALL=C awk -v pkgdir="$pkg" -f "$top/inf/infcheck.awk" "$pkg/$file.inf" >&2; then
-			die "generated $arch/$file.inf fails the INF checks (template inf/$d.inf.in)"
+		# A template mistake stops the build here, not only in `make check`,
+		# with one error that names the template line it came from.
+		if ! LC_ALL=C awk -v pkgdir="$pkg" -f "$top/inf/infcheck.awk" "$pkg/$file.inf" \
+			>"$stage/infcheck.log" 2>&1; then
+			first=$(head -n 1 "$stage/infcheck.log")
+			rest=${first#"$pkg/$file.inf:"}
+			iline=${rest%%:*} msg=${rest#*: }
+			tline=
+			case $iline in
+			''|*[!0-9]*) ;;
+			*) tline=$(sed -n "${iline}p" "$stage/$arch-$d.map") ;;
+			esac
+			more=$(($(wc -l <"$stage/infcheck.log") - 1))
+			[ "$rest" != "$first" ] || msg=$first
+			die "inf/$d.inf.in${tline:+:$tline}: $msg (generated $arch/$file.inf${tline:+ line $iline}$([ $more -gt 0 ] && echo ", $more more")); no pack written"
 		fi
+		eval "desc=\$BRAND_${up}_DESC"
 		for os in $oses; do
 			mkdir -p "$stage/pack/$dir/$os/$winarch"
 			cp "$pkg/$file.sys" "$pkg/$file.inf" "$pkg/$file.cat" "$stage/pack/$dir/$os/$winarch/"
+			printf '%s/%s/%s/%s.inf\t%s\t%s\t%s\t%s\n' "$dir" "$os" "$winarch" "$file" \
+				"$winarch" "$os" "$file" "$desc" >>"$stage/packages"
 		done
 	done
 done
+LC_ALL=C sort -o "$stage/packages" "$stage/packages"
+
+# ---------------------------------------------------------------- virtio-win extras
+# What virtio-win's ISO has besides <driver>/<os>/<arch>/: the auto-detect
+# tree <arch>/<os>/ (arch amd64 or i386) holding every driver of that OS and
+# architecture in one folder, and the driver manifest data/info.json
+# ({"drivers": [{arch, driver_version, inf_path, name, windows_version}]},
+# keys sorted, two-space indent, entries for the per-driver tree only).
+if [ "$PACK_NAMES" = virtio-win ]; then
+	while IFS='	' read -r inf winarch os file desc; do
+		auto=$winarch
+		[ "$winarch" = x86 ] && auto=i386
+		adir=$stage/pack/$auto/$os
+		mkdir -p "$adir"
+		for ext in sys inf cat; do
+			src=$stage/pack/${inf%.inf}.$ext
+			if [ -e "$adir/$file.$ext" ] && ! cmp -s "$src" "$adir/$file.$ext"; then
+				die "two drivers install $file.$ext for $os/$winarch: the auto-detect folder $auto/$os needs unique file names"
+			fi
+			cp "$src" "$adir/$file.$ext"
+		done
+	done <"$stage/packages"
+	mkdir -p "$stage/pack/data"
+	{
+		printf '{\n  "drivers": ['
+		sep=
+		while IFS='	' read -r inf winarch os file desc; do
+			dv=$(sed -n 's/^DriverVer *= *\([^ ;]*\).*/\1/p' "$stage/pack/$inf" | tr -d '\r')
+			[ -n "$dv" ] || die "no DriverVer in $inf"
+			printf '%s\n    {\n      "arch": "%s",\n      "driver_version": "%s",\n      "inf_path": "%s",\n      "name": "%s",\n      "windows_version": "%s"\n    }' \
+				"$sep" "$winarch" "$dv" "$inf" "$desc" "$os"
+			sep=,
+		done <"$stage/packages"
+		printf '\n  ]\n}\n'
+	} >"$stage/pack/data/info.json"
+fi
 
 # ---------------------------------------------------------------- extras
 mkdir -p "$stage/pack/cert"
@@ -150,6 +202,10 @@ fi
 	echo
 	echo "Layout: <driver>/<os>/<arch>/ with os in w10 w11 2k16 2k19 2k22 2k25"
 	echo "and arch in amd64 x86 (x86: w10 only). Install with pnputil /add-driver."
+	if [ "$PACK_NAMES" = virtio-win ]; then
+		echo "As in virtio-win: amd64/<os>/ and i386/<os>/ hold every driver of one"
+		echo "Windows version in one folder; data/info.json lists the drivers."
+	fi
 	if [ "$BRAND_CERT_MODE" = test ]; then
 		echo
 		echo "TEST-SIGNED: enable test signing (bcdedit /set testsigning on) and import"
@@ -159,7 +215,9 @@ fi
 (cd "$stage/pack" && find . -type f ! -name SHA256SUMS | LC_ALL=C sort | sed 's|^\./||' |
 	while IFS= read -r f; do sha256sum "$f"; done) >"$stage/SHA256SUMS"
 mv "$stage/SHA256SUMS" "$stage/pack/SHA256SUMS"
-# Fixed times, so archives and the ISO do not depend on when we ran.
+# Fixed times and modes, so archives, the ISO and installs do not depend on
+# when we ran or on the umask.
+chmod -R u=rwX,go=rX "$stage/pack"
 find "$stage/pack" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 
 rm -rf "$out/pack"

@@ -65,3 +65,26 @@ $(MSI_STAMP): $(PACK_STAMP) sign/mkmsi.sh
 CHECKS += pack-msi
 check-pack-msi: pack
 	$(call tap,pack-msi,tests/pack/check-msi.sh $(O) $(BRAND) '$(ARCHES)')
+
+# Second-brand leak check: the whole pack for another brand, built into
+# $(LEAK_DIR) (kept between runs, so it is rebuilt incrementally), must not
+# contain any default-brand string (tests/pack/check-leak.sh).
+LEAK_BRAND ?= brand/example-vendor.conf
+LEAK_DIR := $(abspath $(O))/leak
+CHECKS += pack-leak
+check-pack-leak:
+	$(call tap,pack-leak,tests/pack/check-leak.sh '$(MAKE)' $(LEAK_DIR) $(LEAK_BRAND))
+
+# virtio-win layout (PACK_NAMES=virtio-win), checked the way virt-v2v looks
+# drivers up on an ISO (tests/pack/check-virtio-win.sh).
+CHECKS += pack-virtio-win
+check-pack-virtio-win: $$(PACK_SYS) $(HOST_BIN)/mkcat
+	$(call tap,pack-virtio-win,tests/pack/check-virtio-win.sh $(O) $(HOST_BIN)/mkcat '$(PACK_DRIVERS)' '$(ARCHES)')
+
+# make install and make dist, end to end (tests/pack/check-install.sh,
+# tests/pack/check-dist.sh). Both run make again: $(MAKE) marks the recipe.
+CHECKS += pack-install pack-dist
+check-pack-install: all
+	$(call tap,pack-install,tests/pack/check-install.sh '$(MAKE)' $(O))
+check-pack-dist:
+	$(call tap,pack-dist,tests/pack/check-dist.sh '$(MAKE)' $(O) '$(DRIVERS)')

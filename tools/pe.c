@@ -130,12 +130,14 @@ int pe_parse(struct pe_image *pe, uint8_t *data, size_t size, char *err, size_t 
 		s->characteristics = rd32(h + 36);
 		s->header_offset = sect + 40 * i;
 		if (s->raw_size && !in_file(pe, s->raw_offset, s->raw_size)) {
+			fail(err, errlen, "section %s data outside the file", s->name);
 			pe_free(pe);
-			return fail(err, errlen, "section %s data outside the file", s->name);
+			return -1;
 		}
 		if ((uint64_t)s->virtual_address + s->virtual_size > pe->size_of_image) {
+			fail(err, errlen, "section %s beyond SizeOfImage", s->name);
 			pe_free(pe);
-			return fail(err, errlen, "section %s beyond SizeOfImage", s->name);
+			return -1;
 		}
 	}
 	return 0;
