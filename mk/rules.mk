@@ -76,7 +76,7 @@ $(HOST_OBJ)/%.o: %.c
 # checksum) writes <name>.sys. Signing happens later, in the pack.
 define driver_rules # $(1) = driver, $(2) = arch
 $(1)_OBJS_$(2) := $(call k_obj,$(2),$($(1)_SRCS))
-$$($(1)_OBJS_$(2)): EXTRA_CFLAGS := $($(1)_CFLAGS)
+$$($(1)_OBJS_$(2)): EXTRA_CFLAGS := $($(1)_CFLAGS) -include $(O)/res/brand.h
 $(1)_DEPLIBS_$(2) := $(foreach l,$($(1)_LIBS),$(O)/$(2)/lib/lib$(l).a) \
 	$(foreach m,$(filter $(DEF_MODULES),$($(1)_IMPORTS)),$(O)/$(2)/lib/lib$(m).a)
 # Brand hook (res/res.mk): the version resource is linked into every driver,
@@ -101,6 +101,7 @@ drivers: $(ALL_SYS)
 define hostprog_rules # $(1) = program, $(2) = output dir, $(3) = extra libs
 $(1)_OBJS_host := $(call h_obj,,$($(1)_SRCS))
 $$($(1)_OBJS_host): EXTRA_CFLAGS := $($(1)_CFLAGS)
+$$($(1)_OBJS_host): | $(O)/res/brand.h
 $(2)/$(1): $$($(1)_OBJS_host) $(foreach l,$($(1)_LIBS),$(HOST_LIB)/lib$(l).a)
 	$$(call msg,HOSTLD,$$@)
 	$(Q)mkdir -p $$(@D)
@@ -116,6 +117,7 @@ $(foreach t,$(HOSTTESTS),$(eval $(call hostprog_rules,$(t),$(HOST_TESTBIN),-lcmo
 define winetest_rules # $(1) = test
 $(1)_WOBJS := $(call u_obj,x64,$($(1)_SRCS) $(foreach l,$($(1)_LIBS),$($(l)_SRCS)))
 $$($(1)_WOBJS): EXTRA_CFLAGS := -Itests/unit/compat $($(1)_CFLAGS)
+$$($(1)_WOBJS): | $(O)/res/brand.h
 $(O)/x64/tests/$(1).exe: $$($(1)_WOBJS)
 	$$(call msg,LD.x64,$$@)
 	$(Q)mkdir -p $$(@D)

@@ -140,6 +140,8 @@ static inline unsigned int scsi_cdb_length(uint8_t opcode)
 #define SCSI_ASC_WRITE_PROTECTED            0x27
 #define SCSI_ASC_MEDIUM_CHANGED             0x28
 #define SCSI_ASC_POWER_ON_RESET             0x29
+#define SCSI_ASC_PARAMETERS_CHANGED         0x2A
+#define SCSI_ASCQ_CAPACITY_DATA_CHANGED     0x09
 #define SCSI_ASC_SAVING_NOT_SUPPORTED       0x39
 #define SCSI_ASC_MEDIUM_NOT_PRESENT         0x3A
 #define SCSI_ASC_INTERNAL_TARGET_FAILURE    0x44

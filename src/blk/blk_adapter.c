@@ -2,37 +2,16 @@
 /*
  * vdpblk: StorPort entry points of the virtio-blk miniport.
  *
- * This is the skeleton: it registers a complete HW_INITIALIZATION_DATA with
- * StorPort and gives every entry point its final signature, but it does not
- * drive the device yet. Each routine that cannot do its job answers with the
- * proper "no" for StorPort (adapter not found, request failed, control type
- * unsupported) instead of pretending to succeed.
+ * Thin glue: device bring-up lives in blk_virtio.c, the request path in
+ * blk_io.c, SCSI semantics in blk_scsi.c and sizing in blk_plan.c. This
+ * file registers HW_INITIALIZATION_DATA and routes StorPort's callbacks.
  */
-#include <ntddk.h>
-#include <storport.h>
-
-#include "blk_scsi.h"
-
-/* blk_scsi.c has no Windows headers; it promises these values. */
-_Static_assert(VBLK_SRB_STATUS_SUCCESS == SRB_STATUS_SUCCESS, "SRB status");
-_Static_assert(VBLK_SRB_STATUS_ERROR == SRB_STATUS_ERROR, "SRB status");
-_Static_assert(VBLK_SRB_STATUS_INVALID_REQUEST == SRB_STATUS_INVALID_REQUEST, "SRB status");
-
-/* Per-adapter state (StorPort's device extension). */
-struct vblk_adapter {
-	BOOLEAN passive_init_done;      /* HwPassiveInitialize ran successfully */
-	BOOLEAN stopped;                /* between ScsiStopAdapter and restart */
-};
-
-/* Per-request state (StorPort's SRB extension). */
-struct vblk_srb_ext {
-	ULONG reserved;                 /* TODO(issue 5): virtio-blk header, status, SG */
-};
+#include "blk_drv.h"
 
 /* PCI functions expose at most six BARs. */
 #define VBLK_ACCESS_RANGES 6
 
-/* PORT_CONFIGURATION_INFORMATION up to the last field the driver sets. */
+/* PORT_CONFIGURATION_INFORMATION up to the last field the driver must set. */
 #define VBLK_CONFIG_MIN_LENGTH \
 	(FIELD_OFFSET(PORT_CONFIGURATION_INFORMATION, InterruptSynchronizationMode) + \
 	 sizeof(INTERRUPT_SYNCHRONIZATION_MODE))
@@ -45,6 +24,7 @@ static HW_PASSIVE_INITIALIZE_ROUTINE vblk_hw_passive_initialize;
 static HW_BUILDIO vblk_hw_build_io;
 static HW_STARTIO vblk_hw_start_io;
 static HW_INTERRUPT vblk_hw_interrupt;
+static HW_MESSAGE_SIGNALED_INTERRUPT_ROUTINE vblk_hw_msi;
 static HW_RESET_BUS vblk_hw_reset_bus;
 static HW_ADAPTER_CONTROL vblk_hw_adapter_control;
 static HW_UNIT_CONTROL vblk_hw_unit_control;
@@ -55,6 +35,7 @@ static ULONG NTAPI vblk_hw_find_adapter(PVOID device_extension, PVOID hw_context
 					PBOOLEAN again)
 {
 	struct vblk_adapter *adapter = device_extension;
+	ULONG rc;
 
 	(void)hw_context;
 	(void)bus_information;
@@ -64,103 +45,184 @@ static ULONG NTAPI vblk_hw_find_adapter(PVOID device_extension, PVOID hw_context
 	/* Older StorPorts pass a shorter structure; need what we will fill in. */
 	if (!adapter || !config || config->Length < VBLK_CONFIG_MIN_LENGTH)
 		return SP_RETURN_BAD_CONFIG;
+	__builtin_memset(adapter, 0, sizeof(*adapter));
 
-	adapter->passive_init_done = FALSE;
-	adapter->stopped = FALSE;
+	rc = vblk_find_adapter(adapter, config);
+	if (rc != SP_RETURN_FOUND)
+		return rc;
+	config->HwMSInterruptRoutine = vblk_hw_msi;
+	/* Each message only queues its own DPC: no cross-message state in the ISR. */
+	config->InterruptSynchronizationMode = InterruptSynchronizePerMessage;
+	return SP_RETURN_FOUND;
+}
 
-	/*
-	 * TODO(issue 5): validate the access ranges, map the virtio PCI
-	 * capabilities through StorPortGetDeviceBase, negotiate features with
-	 * the virtio core, read and validate the virtio-blk configuration,
-	 * allocate the virtqueue memory with StorPortGetUncachedExtension and
-	 * fill in MaximumTransferLength, NumberOfPhysicalBreaks,
-	 * SynchronizationModel, HwMSInterruptRoutine and the MSI-X mode.
-	 * Until then no adapter is claimed.
-	 */
-	return SP_RETURN_NOT_FOUND;
+/* Concurrent StartIo channels and DPC redirection, one per queue. */
+static void vblk_setup_perf(struct vblk_adapter *a)
+{
+	PERF_CONFIGURATION_DATA perf;
+	ULONG want = STOR_PERF_DPC_REDIRECTION | STOR_PERF_INTERRUPT_MESSAGE_RANGES |
+		     STOR_PERF_CONCURRENT_CHANNELS;
+
+	a->perf_redirect = FALSE;
+	if (a->dump || a->nq < 2 || !a->per_queue_vectors)
+		return;
+	__builtin_memset(&perf, 0, sizeof(perf));
+	perf.Version = STOR_PERF_VERSION_5;
+	perf.Size = sizeof(perf);
+	if (StorPortInitializePerfOpts(a, TRUE, &perf) != STOR_STATUS_SUCCESS)
+		return;
+	want &= perf.Flags;
+	if (!(want & STOR_PERF_INTERRUPT_MESSAGE_RANGES))
+		want &= ~(ULONG)STOR_PERF_CONCURRENT_CHANNELS;
+	__builtin_memset(&perf, 0, sizeof(perf));
+	perf.Version = STOR_PERF_VERSION_5;
+	perf.Size = sizeof(perf);
+	perf.Flags = want;
+	perf.ConcurrentChannels = a->nq;
+	perf.FirstRedirectionMessageNumber = 1;
+	perf.LastRedirectionMessageNumber = a->nq;
+	if (StorPortInitializePerfOpts(a, FALSE, &perf) == STOR_STATUS_SUCCESS)
+		a->perf_redirect = (want & STOR_PERF_INTERRUPT_MESSAGE_RANGES) != 0;
 }
 
 static BOOLEAN NTAPI vblk_hw_initialize(PVOID device_extension)
 {
-	/* Device bring-up needs PASSIVE_LEVEL (allocations, waits for reset). */
-	return StorPortEnablePassiveInitialization(device_extension,
-						   vblk_hw_passive_initialize);
+	struct vblk_adapter *a = device_extension;
+
+	/* Interrupts are connected now: the MSI-X grant decides the queue count. */
+	vblk_query_interrupts(a);
+	if (vblk_device_start(a))
+		return FALSE;
+	if (vblk_read_serial(a)) {
+		/* A GET_ID that never came back is still posted: reset drops it. */
+		vblk_log("GET_ID failed; continuing without a serial number\n");
+		if (vblk_device_start(a))
+			return FALSE;
+	}
+	vblk_log("started: %u queue(s), %s\n", a->nq,
+		 a->msix ? (a->per_queue_vectors ? "MSI-X per queue" : "MSI-X shared") :
+		 a->dump ? "polled (dump)" : "INTx");
+	if (a->dump)
+		return TRUE;
+	vblk_setup_perf(a);
+	/* Per-queue DPCs are created at PASSIVE_LEVEL. */
+	return StorPortEnablePassiveInitialization(a, vblk_hw_passive_initialize);
 }
 
 static BOOLEAN NTAPI vblk_hw_passive_initialize(PVOID device_extension)
 {
-	struct vblk_adapter *adapter = device_extension;
+	struct vblk_adapter *a = device_extension;
+	uint16_t i;
 
-	/* TODO(issue 5): set up the virtqueues, DPCs and DRIVER_OK. */
-	adapter->passive_init_done = FALSE;
-	return FALSE;
-}
-
-static void vblk_complete(struct vblk_adapter *adapter, PSCSI_REQUEST_BLOCK srb, UCHAR status)
-{
-	srb->SrbStatus = status;
-	StorPortNotification(RequestComplete, adapter, srb);
+	for (i = 0; i < a->nq; i++)
+		StorPortInitializeDpc(a, &a->q[i].dpc, vblk_queue_dpc);
+	StorPortInitializeDpc(a, &a->config_dpc, vblk_config_dpc);
+	a->dpcs_ready = TRUE;
+	return TRUE;
 }
 
 static BOOLEAN NTAPI vblk_hw_build_io(PVOID device_extension, PSCSI_REQUEST_BLOCK srb)
 {
-	(void)device_extension;
-	(void)srb;
-	/* TODO(issue 5): translate the CDB (blk_scsi) outside the StartIo lock. */
-	return TRUE;
+	if (!srb)
+		return FALSE;
+	return vblk_build_io(device_extension, srb);
 }
 
 static BOOLEAN NTAPI vblk_hw_start_io(PVOID device_extension, PSCSI_REQUEST_BLOCK srb)
 {
-	struct vblk_adapter *adapter = device_extension;
-
 	if (!srb)
 		return FALSE;
-	switch (srb->Function) {
-	case SRB_FUNCTION_RESET_BUS:
-	case SRB_FUNCTION_RESET_DEVICE:
-	case SRB_FUNCTION_RESET_LOGICAL_UNIT:
-		/* Nothing is ever in flight in the skeleton. */
-		vblk_complete(adapter, srb, SRB_STATUS_SUCCESS);
-		break;
-	case SRB_FUNCTION_EXECUTE_SCSI:
-	case SRB_FUNCTION_FLUSH:
-	case SRB_FUNCTION_SHUTDOWN:
-		/*
-		 * TODO(issue 5): EXECUTE_SCSI goes through blk_scsi (answer or
-		 * virtqueue request); FLUSH and SHUTDOWN become VIRTIO_BLK_T_FLUSH
-		 * when the cache is write-back.
-		 */
-		vblk_complete(adapter, srb, SRB_STATUS_NO_DEVICE);
-		break;
-	default:
-		vblk_complete(adapter, srb, SRB_STATUS_INVALID_REQUEST);
-		break;
-	}
+	vblk_start_io(device_extension, srb);
 	return TRUE;
+}
+
+static void queue_all_dpcs(struct vblk_adapter *a)
+{
+	uint16_t i;
+
+	for (i = 0; i < a->nq; i++)
+		vblk_kick_queue_dpc(a, &a->q[i]);
 }
 
 static BOOLEAN NTAPI vblk_hw_interrupt(PVOID device_extension)
 {
-	(void)device_extension;
-	/* TODO(issue 5): read the ISR status; no device is claimed yet, so never ours. */
+	struct vblk_adapter *a = device_extension;
+	uint8_t isr;
+
+	if (a->dump) {
+		vblk_poll_all(a);
+		return FALSE;
+	}
+	if (a->removed)
+		return FALSE;
+	/* Reading the ISR claims (and clears) a level-triggered INTx. */
+	isr = virtio_isr_read(&a->vdev);
+	if (isr == 0xFF && vblk_device_gone(a))
+		return FALSE;
+	if (!isr)
+		return FALSE;
+	/* Polled GET_ID, recovery, stop: claimed, the poller or restart sees the rest. */
+	if (!a->dpcs_ready || !a->started)
+		return TRUE;
+	if (isr & VIRTIO_PCI_ISR_QUEUE)
+		queue_all_dpcs(a);
+	if (isr & VIRTIO_PCI_ISR_CONFIG)
+		StorPortIssueDpc(a, &a->config_dpc, NULL, NULL);
+	return TRUE;
+}
+
+static BOOLEAN NTAPI vblk_hw_msi(PVOID device_extension, ULONG message_id)
+{
+	struct vblk_adapter *a = device_extension;
+
+	if (a->dump)
+		return FALSE;
+	/* A message-signalled but non-MSI-X grant behaves like INTx for virtio. */
+	if (!a->msix)
+		return vblk_hw_interrupt(device_extension);
+	if (!a->dpcs_ready)
+		return TRUE;
+	if (!a->per_queue_vectors) {
+		queue_all_dpcs(a);
+		StorPortIssueDpc(a, &a->config_dpc, NULL, NULL);
+		return TRUE;
+	}
+	if (message_id == 0) {
+		StorPortIssueDpc(a, &a->config_dpc, NULL, NULL);
+		return TRUE;
+	}
+	if (message_id - 1 < a->nq) {
+		vblk_kick_queue_dpc(a, &a->q[message_id - 1]);
+		return TRUE;
+	}
 	return FALSE;
 }
 
 static BOOLEAN NTAPI vblk_hw_reset_bus(PVOID device_extension, ULONG path_id)
 {
 	(void)path_id;
-	/* TODO(issue 5): complete in-flight requests after a device reset. */
-	StorPortCompleteRequest(device_extension, SP_UNTAGGED, SP_UNTAGGED, SP_UNTAGGED,
-				SRB_STATUS_BUS_RESET);
+	/*
+	 * Every request the device holds is taken back by the reset and
+	 * completed here with SRB_STATUS_BUS_RESET, each exactly once. Not
+	 * StorPortCompleteRequest: it would also complete a request another
+	 * channel's HwStartIo is about to post, which would then complete twice.
+	 */
+	vblk_reset_and_recover(device_extension, SRB_STATUS_BUS_RESET);
 	return TRUE;
+}
+
+static void set_supported(PSCSI_SUPPORTED_CONTROL_TYPE_LIST list, SCSI_ADAPTER_CONTROL_TYPE type)
+{
+	/* MaxControlType is the number of entries StorPort allocated. */
+	if (list->MaxControlType > (ULONG)type)
+		list->SupportedTypeList[type] = TRUE;
 }
 
 static SCSI_ADAPTER_CONTROL_STATUS NTAPI vblk_hw_adapter_control(PVOID device_extension,
 								 SCSI_ADAPTER_CONTROL_TYPE type,
 								 PVOID parameters)
 {
-	struct vblk_adapter *adapter = device_extension;
+	struct vblk_adapter *a = device_extension;
 
 	switch (type) {
 	case ScsiQuerySupportedControlTypes: {
@@ -168,22 +230,34 @@ static SCSI_ADAPTER_CONTROL_STATUS NTAPI vblk_hw_adapter_control(PVOID device_ex
 
 		if (!list)
 			return ScsiAdapterControlUnsuccessful;
-		/* MaxControlType is the number of entries StorPort allocated. */
-		if (list->MaxControlType > ScsiQuerySupportedControlTypes)
-			list->SupportedTypeList[ScsiQuerySupportedControlTypes] = TRUE;
-		if (list->MaxControlType > ScsiStopAdapter)
-			list->SupportedTypeList[ScsiStopAdapter] = TRUE;
-		if (list->MaxControlType > ScsiRestartAdapter)
-			list->SupportedTypeList[ScsiRestartAdapter] = TRUE;
+		set_supported(list, ScsiQuerySupportedControlTypes);
+		set_supported(list, ScsiStopAdapter);
+		set_supported(list, ScsiRestartAdapter);
+		set_supported(list, ScsiSetBootConfig);
+		set_supported(list, ScsiSetRunningConfig);
+		set_supported(list, ScsiAdapterSurpriseRemoval);
 		return ScsiAdapterControlSuccess;
 	}
 	case ScsiStopAdapter:
-		/* TODO(issue 5): reset the device so it stops DMA. */
-		adapter->stopped = TRUE;
+		/* StorPort has drained the adapter; the reset stops any DMA. */
+		a->stopped = TRUE;
+		a->started = FALSE;
+		if (!vblk_device_gone(a))
+			(void)virtio_reset(&a->vdev);
 		return ScsiAdapterControlSuccess;
 	case ScsiRestartAdapter:
-		/* TODO(issue 5): re-run device initialisation after a stop. */
-		return ScsiAdapterControlUnsuccessful;
+		if (a->removed || vblk_device_start(a))
+			return ScsiAdapterControlUnsuccessful;
+		a->stopped = FALSE;
+		InterlockedExchange(&a->dead, 0);
+		return ScsiAdapterControlSuccess;
+	case ScsiSetBootConfig:
+	case ScsiSetRunningConfig:
+		/* PCI configuration needs no save/restore beyond what the bus driver does. */
+		return ScsiAdapterControlSuccess;
+	case ScsiAdapterSurpriseRemoval:
+		InterlockedExchange(&a->removed, 1);
+		return ScsiAdapterControlSuccess;
 	default:
 		return ScsiAdapterControlUnsuccessful;
 	}
@@ -204,7 +278,7 @@ static SCSI_UNIT_CONTROL_STATUS NTAPI vblk_hw_unit_control(PVOID device_extensio
 			list->SupportedTypeList[ScsiQuerySupportedUnitControlTypes] = TRUE;
 		return ScsiUnitControlSuccess;
 	}
-	/* TODO(issue 5): ScsiUnitStart / ScsiUnitPower once the LUN exists. */
+	/* Unit start/power need nothing beyond the adapter's state. */
 	return ScsiUnitControlUnsuccessful;
 }
 
@@ -235,7 +309,7 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT driver_object, PUNICODE_STRING registr
 	hw.AutoRequestSense = TRUE;
 	hw.MultipleRequestPerLu = TRUE;
 	hw.FeatureSupport = STOR_FEATURE_FULL_PNP_DEVICE_CAPABILITIES;
-	/* TODO(issue 5): accept SRB_EX once the glue handles STORAGE_REQUEST_BLOCK. */
+	/* Classic SRBs only: every field the glue reads has a fixed place there. */
 	hw.SrbTypeFlags = SRB_TYPE_FLAG_SCSI_REQUEST_BLOCK;
 	hw.AddressTypeFlags = ADDRESS_TYPE_FLAG_BTL8;
 	hw.HwUnitControl = vblk_hw_unit_control;

@@ -8,7 +8,6 @@
  */
 #include "blk_scsi.h"
 
-#define VBLK_VENDOR     "OpenVDP "           /* 8 bytes, T10 vendor id field */
 #define VBLK_PRODUCT    "VirtIO Block Dev"   /* 16 bytes */
 #define VBLK_REVISION   "0001"               /* 4 bytes */
 
@@ -45,6 +44,7 @@ int vblk_disk_from_config(struct vblk_disk *disk, const struct virtio_blk_config
 	if (!disk || !cfg)
 		return -1;
 	__builtin_memset(disk, 0, sizeof(*disk));
+	__builtin_memset(disk->vendor_id, ' ', sizeof(disk->vendor_id));
 
 	disk->capacity_sectors = le64_to_cpu(cfg->capacity);
 	/* Byte offsets must fit in 64 bits. */
@@ -414,7 +414,12 @@ static void put_ascii(uint8_t *dst, const char *src, uint32_t width)
 		dst[i] = (uint8_t)(*src ? *src++ : ' ');
 }
 
-static uint32_t inquiry_standard(uint8_t *buf)
+void vblk_disk_set_vendor(struct vblk_disk *disk, const char *vendor)
+{
+	put_ascii(disk->vendor_id, vendor, sizeof(disk->vendor_id));
+}
+
+static uint32_t inquiry_standard(const struct vblk_disk *disk, uint8_t *buf)
 {
 	struct scsi_inquiry_std *inq = (struct scsi_inquiry_std *)buf;
 
@@ -424,7 +429,7 @@ static uint32_t inquiry_standard(uint8_t *buf)
 	inq->response_format = SCSI_INQ_HISUP | SCSI_INQ_RESPONSE_FORMAT_2;
 	inq->additional_length = sizeof(*inq) - 5;
 	inq->flags7 = SCSI_INQ_CMDQUE;
-	put_ascii(inq->vendor_id, VBLK_VENDOR, sizeof(inq->vendor_id));
+	__builtin_memcpy(inq->vendor_id, disk->vendor_id, sizeof(inq->vendor_id));
 	put_ascii(inq->product_id, VBLK_PRODUCT, sizeof(inq->product_id));
 	put_ascii(inq->product_revision, VBLK_REVISION, sizeof(inq->product_revision));
 	scsi_put_be16(inq->version_descriptor[0], 0x0460);     /* SPC-4 */
@@ -457,7 +462,7 @@ static uint32_t vpd_device_id(const struct vblk_disk *disk, uint8_t *buf)
 	d->protocol_codeset = SCSI_VPD_CODESET_ASCII;
 	d->flags_type = SCSI_VPD_ASSOC_LUN | SCSI_VPD_ID_T10_VENDOR;
 	d->reserved = 0;
-	put_ascii(id, VBLK_VENDOR, 8);
+	__builtin_memcpy(id, disk->vendor_id, 8);
 	if (disk->serial_length) {
 		__builtin_memcpy(id + 8, disk->serial, disk->serial_length);
 		n = 8 + disk->serial_length;
@@ -530,7 +535,7 @@ static enum vblk_action do_inquiry(const struct vblk_disk *disk, struct vblk_scs
 	if (!(cmd->cdb[1] & SCSI_CDB_INQUIRY_EVPD)) {
 		if (page)
 			return invalid_cdb(cmd, 2);
-		return reply(cmd, buf, inquiry_standard(buf), alloc);
+		return reply(cmd, buf, inquiry_standard(disk, buf), alloc);
 	}
 
 	switch (page) {
@@ -866,6 +871,22 @@ enum vblk_action vblk_scsi_complete(struct vblk_scsi_cmd *cmd, uint8_t virtio_st
 		/* Not a value the spec allows for these requests. */
 		return check_condition(cmd, SCSI_SENSE_HARDWARE_ERROR,
 				       SCSI_ASC_INTERNAL_TARGET_FAILURE, 0);
+	}
+}
+
+bool vblk_scsi_unit_attention(struct vblk_scsi_cmd *cmd)
+{
+	if (!cmd || !cmd->cdb || !cmd->cdb_length)
+		return false;
+	switch (cmd->cdb[0]) {
+	case SCSIOP_INQUIRY:
+	case SCSIOP_REPORT_LUNS:
+	case SCSIOP_REQUEST_SENSE:
+		return false;
+	default:
+		check_condition(cmd, SCSI_SENSE_UNIT_ATTENTION, SCSI_ASC_PARAMETERS_CHANGED,
+				SCSI_ASCQ_CAPACITY_DATA_CHANGED);
+		return true;
 	}
 }
 

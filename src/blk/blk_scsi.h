@@ -60,6 +60,7 @@ struct vblk_disk {
 	uint32_t max_segments;              /* data SG entries per request */
 	uint8_t serial_length;
 	char serial[VBLK_SERIAL_MAX + 1];   /* printable ASCII, NUL-terminated */
+	uint8_t vendor_id[8];               /* T10 vendor, space padded; from the brand */
 };
 
 /*
@@ -71,6 +72,9 @@ struct vblk_disk {
  */
 int vblk_disk_from_config(struct vblk_disk *disk, const struct virtio_blk_config *cfg,
 			  uint64_t features);
+
+/* Sets the T10 vendor id INQUIRY reports (truncated or space padded to 8). */
+void vblk_disk_set_vendor(struct vblk_disk *disk, const char *vendor);
 
 /* Stores the GET_ID answer (up to 20 bytes, not NUL-terminated) as serial. */
 void vblk_disk_set_serial(struct vblk_disk *disk, const uint8_t *id, size_t length);
@@ -142,6 +146,14 @@ enum vblk_action vblk_scsi_execute(const struct vblk_disk *disk, struct vblk_scs
  * are a device error, not a success.
  */
 enum vblk_action vblk_scsi_complete(struct vblk_scsi_cmd *cmd, uint8_t virtio_status);
+
+/*
+ * After the capacity changed: true (and CHECK CONDITION, UNIT ATTENTION,
+ * CAPACITY DATA HAS CHANGED in cmd) when cmd->cdb must report it; INQUIRY,
+ * REPORT LUNS and REQUEST SENSE never do (SPC-4 5.14 / 7.x), so they return
+ * false and the condition stays pending for the next command.
+ */
+bool vblk_scsi_unit_attention(struct vblk_scsi_cmd *cmd);
 
 /* SRB status for an action (SCSI status GOOD or CHECK CONDITION goes beside it). */
 uint8_t vblk_scsi_srb_status(enum vblk_action action);

@@ -48,6 +48,7 @@ static struct vblk_disk make_disk(uint64_t features, const struct virtio_blk_con
 	struct vblk_disk disk;
 
 	assert_int_equal(vblk_disk_from_config(&disk, cfg, features), 0);
+	vblk_disk_set_vendor(&disk, "ACME");
 	return disk;
 }
 
@@ -438,7 +439,7 @@ static void test_inquiry_standard(void **state)
 	assert_true(inq->response_format & SCSI_INQ_HISUP);
 	assert_int_equal(inq->additional_length, 91);
 	assert_true(inq->flags7 & SCSI_INQ_CMDQUE);
-	assert_memory_equal(inq->vendor_id, "OpenVDP ", 8);
+	assert_memory_equal(inq->vendor_id, "ACME    ", 8);
 	assert_memory_equal(inq->product_id, "VirtIO Block Dev", 16);
 	assert_memory_equal(inq->product_revision, "0001", 4);
 
@@ -516,12 +517,12 @@ static void test_vpd_device_id(void **state)
 	assert_int_equal(data[4], SCSI_VPD_CODESET_ASCII);
 	assert_int_equal(data[5], SCSI_VPD_ASSOC_LUN | SCSI_VPD_ID_T10_VENDOR);
 	assert_int_equal(data[7], 15);
-	assert_memory_equal(data + 8, "OpenVDP SN-0001", 15);
+	assert_memory_equal(data + 8, "ACME    SN-0001", 15);
 
 	vblk_disk_set_serial(&d, NULL, 0);      /* falls back to the product id */
 	RUN(&d, &cmd, 255, SCSIOP_INQUIRY, 1, 0x83, 0, 255, 0);
 	expect_complete(&cmd, 4 + 4 + 24);
-	assert_memory_equal(data + 8, "OpenVDP VirtIO Block Dev", 24);
+	assert_memory_equal(data + 8, "ACME    VirtIO Block Dev", 24);
 }
 
 static void test_vpd_block_limits(void **state)
@@ -1491,10 +1492,41 @@ static void test_random_cdbs(void **state)
 	}
 }
 
+static void test_unit_attention(void **state)
+{
+	struct vblk_scsi_cmd cmd;
+	uint8_t read10[10] = { 0x28 }, inquiry[6] = { 0x12, 0, 0, 0, 36, 0 };
+	uint8_t report_luns[12] = { 0xA0 }, sense6[6] = { 0x03, 0, 0, 0, 18, 0 };
+
+	(void)state;
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.cdb = read10;
+	cmd.cdb_length = sizeof(read10);
+	assert_true(vblk_scsi_unit_attention(&cmd));
+	assert_int_equal(cmd.action, VBLK_ACTION_CHECK_CONDITION);
+	assert_int_equal(cmd.sense.key, SCSI_SENSE_UNIT_ATTENTION);
+	assert_int_equal(cmd.sense.asc, 0x2A);
+	assert_int_equal(cmd.sense.ascq, 0x09);
+	/* SPC-4: these never report a pending unit attention. */
+	cmd.cdb = inquiry;
+	cmd.cdb_length = sizeof(inquiry);
+	assert_false(vblk_scsi_unit_attention(&cmd));
+	cmd.cdb = report_luns;
+	cmd.cdb_length = sizeof(report_luns);
+	assert_false(vblk_scsi_unit_attention(&cmd));
+	cmd.cdb = sense6;
+	cmd.cdb_length = sizeof(sense6);
+	assert_false(vblk_scsi_unit_attention(&cmd));
+	cmd.cdb = NULL;
+	assert_false(vblk_scsi_unit_attention(&cmd));
+	assert_false(vblk_scsi_unit_attention(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_defaults),
+		cmocka_unit_test(test_unit_attention),
 		cmocka_unit_test(test_config_minimal),
 		cmocka_unit_test(test_config_bad_block_size),
 		cmocka_unit_test(test_config_bad_capacity),

@@ -4,6 +4,12 @@
 #        KCFLAGS_x86 KLDFLAGS KLDFLAGS_x64 KLDFLAGS_x86 HOSTCC HOSTCFLAGS)
 # Needs OUTDIR/<arch>/lib/libstorport.a (built from include/lib/*.def).
 out=$1
+# The Makefile passes its flags as BLKH_<name> (they contain commas, which
+# make's $(call) would split); plain <name> still works by hand.
+for v in CC_x64 CC_x86 KCFLAGS KCFLAGS_x64 KCFLAGS_x86 KLDFLAGS KLDFLAGS_x64 KLDFLAGS_x86 \
+	HOSTCC HOSTCFLAGS; do
+	eval "if [ -n \"\${BLKH_$v+x}\" ]; then $v=\$BLKH_$v; fi"
+done
 tmp=$out/check/blk-headers.tmp
 rm -rf "$tmp" && mkdir -p "$tmp" || exit 1
 n=0
