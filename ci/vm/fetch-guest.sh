@@ -29,9 +29,9 @@ fi
 rm -rf "$cache"
 mkdir -p "$cache/debs"
 # apt's _apt sandbox user cannot write to a root-owned cache dir.
-sandbox=
-[ "$(id -u)" = 0 ] && sandbox="-o APT::Sandbox::User=root"
-( cd "$cache/debs" && apt-get -q $sandbox download "$kpkg" busybox-static ) >"$cache/download.log" 2>&1 ||
+sandbox=APT::Sandbox::User=_apt
+[ "$(id -u)" = 0 ] && sandbox=APT::Sandbox::User=root
+( cd "$cache/debs" && apt-get -q -o "$sandbox" download "$kpkg" busybox-static ) >"$cache/download.log" 2>&1 ||
 	fail "apt-get download $kpkg busybox-static failed (offline or stale lists?); see $cache/download.log:
 $(tail -n 5 "$cache/download.log")"
 

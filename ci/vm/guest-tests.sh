@@ -10,6 +10,7 @@ tap() { echo "VDPTAP: $*"; }
 # stay off the devices.
 load_mod() {
 	[ -d "/sys/module/$1" ] && return 0
+	# shellcheck disable=SC2013 # one line, words are module names
 	for d in $(sed -n "s/^$1: *//p" /lib/modules/deps.txt); do
 		load_mod "$d" || return 1
 	done
@@ -80,7 +81,11 @@ pe-disk:* | pe-disk-poll:* | pe-disk-msix:*)
 	# StorPort miniport on the modern virtio-blk device, INTx through
 	# uio_pci_generic (or HwInterrupt polled), whole-disk test; the host
 	# checks the image afterwards.
+	# FILE.sys@SERVICE runs the driver under another service name.
 	sys=${1#*:}
+	svc=${sys#*@}
+	sys=${sys%@*}
+	[ "$svc" = "$sys" ] && svc=${sys%.sys}
 	irq=uio
 	case "$1" in
 	pe-disk-poll:*) irq=poll ;;
@@ -90,7 +95,7 @@ pe-disk:* | pe-disk-poll:* | pe-disk-msix:*)
 	uio) load_mod uio_pci_generic || tap "not ok - uio_pci_generic did not load" ;;
 	msix) { load_mod vfio_pci && load_mod vfio_iommu_type1; } || tap "not ok - vfio modules did not load" ;;
 	esac
-	run_tap "$sys" /t/vdphost --guest --pci 1af4:1042 --irq $irq --disk-test "/t/$sys"
+	run_tap "$svc" /t/vdphost --guest --service "$svc" --pci 1af4:1042 --irq $irq --disk-test "/t/$sys"
 	;;
 *)
 	tap "not ok - unknown guest test '$1'"

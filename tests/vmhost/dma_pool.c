@@ -60,7 +60,15 @@ int dma_pool_init(bool real, size_t bytes)
 		return -1;
 	}
 	if (real) {
-		FILE *f = fopen("/proc/sys/vm/nr_hugepages", "w");
+		/* Only ever raise the hugepage reserve, never shrink someone's. */
+		unsigned have = 0;
+		FILE *f = fopen("/proc/sys/vm/nr_hugepages", "r");
+		if (f) {
+			if (fscanf(f, "%u", &have) != 1)
+				have = 0;
+			fclose(f);
+		}
+		f = have < want + 2 ? fopen("/proc/sys/vm/nr_hugepages", "w") : NULL;
 		if (f) {
 			fprintf(f, "%u\n", want + 2);
 			fclose(f);
@@ -183,4 +191,25 @@ bool dma_chunk(unsigned i, void **va, uint64_t *phys, size_t *len)
 	*phys = chunks[i].phys;
 	*len = CHUNK;
 	return true;
+}
+
+size_t dma_contig(const void *va)
+{
+	size_t off, page, start;
+	struct chunk *c;
+	size_t r = 0;
+
+	pthread_mutex_lock(&mu);
+	c = find(va, &off);
+	if (c && c->used[off / 4096]) {
+		/* Walk back to the allocation's first page, then to its end. */
+		page = off / 4096;
+		start = page;
+		while (!c->run[start] && start > 0)
+			start--;
+		if (c->run[start] && start + c->run[start] > page)
+			r = (start + c->run[start]) * 4096 - off;
+	}
+	pthread_mutex_unlock(&mu);
+	return r;
 }

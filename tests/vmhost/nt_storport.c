@@ -7,6 +7,8 @@
  *   HwStartIo                           DISPATCH_LEVEL, StartIo lock held
  *   HwInterrupt                         DIRQL, interrupt lock held (own thread)
  *   HwTimer                             DISPATCH_LEVEL, StartIo lock held
+ * In half-duplex mode (SynchronizationModel 0, the default) HwStartIo and
+ * HwTimer also hold the interrupt lock, at DIRQL.
  *   DPCs (StorPortIssueDpc)             DISPATCH_LEVEL, on the DPC thread
  * Every buffer the miniport can hand to the device (device extension,
  * uncached extension, SRB extension, data buffers) comes from the DMA
@@ -144,6 +146,23 @@ static void startio_unlock(nt_irql old)
 	vh_set_irql(old);
 }
 
+#define SYNC_HALF_DUPLEX 0 /* StorSynchronizeHalfDuplex */
+
+/* The locks StorPort holds around HwStartIo and HwTimer. */
+static void startio_enter(nt_irql *old, nt_irql *old2)
+{
+	startio_lock(old);
+	if (sp.cfg.SynchronizationModel == SYNC_HALF_DUPLEX)
+		int_lock(old2);
+}
+
+static void startio_leave(nt_irql old, nt_irql old2)
+{
+	if (sp.cfg.SynchronizationModel == SYNC_HALF_DUPLEX)
+		int_unlock(old2);
+	startio_unlock(old);
+}
+
 /* ------------------------------------------------------------ notification */
 
 static void complete_srb(sp_srb *srb)
@@ -176,7 +195,7 @@ static void NTAPI sp_dpc_trampoline(nt_kdpc *dpc, void *ctx, void *a1, void *a2)
 static void NTAPI sp_timer_trampoline(nt_kdpc *dpc, void *ctx, void *a1, void *a2)
 {
 	sp_hw_timer *fn;
-	nt_irql old;
+	nt_irql old, old2 = 0;
 
 	(void)dpc;
 	(void)ctx;
@@ -185,9 +204,9 @@ static void NTAPI sp_timer_trampoline(nt_kdpc *dpc, void *ctx, void *a1, void *a
 	fn = sp.timer_fn;
 	if (!fn)
 		return;
-	startio_lock(&old);
+	startio_enter(&old, &old2);
 	fn(sp.ext);
-	startio_unlock(old);
+	startio_leave(old, old2);
 }
 
 static void sp_lock_acquire(uint32_t type, void *ctx, sp_lock_handle *h)
@@ -422,9 +441,11 @@ static int64_t NTAPI sp_StorPortGetPhysicalAddress(void *ext, sp_srb *srb, void 
 			*len = 0;
 		return 0;
 	}
-	/* Contiguous to the end of the 4 KiB page at least; callers iterate. */
-	if (len)
-		*len = (uint32_t)(4096 - (phys & 4095));
+	/* Pool allocations are physically contiguous to their end. */
+	if (len) {
+		size_t n = dma_contig(va);
+		*len = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+	}
 	return (int64_t)phys;
 }
 
@@ -756,8 +777,11 @@ const struct nt_export sp_exports[] = {
 
 /* ------------------------------------------------------------ adapter start */
 
+#define STORM_LIMIT 100000
+
 static void deliver_interrupt(void)
 {
+	static unsigned long unclaimed_run;
 	nt_irql old;
 	uint8_t mine;
 
@@ -767,6 +791,12 @@ static void deliver_interrupt(void)
 	__atomic_add_fetch(&sp.interrupts, 1, __ATOMIC_RELAXED);
 	if (mine)
 		__atomic_add_fetch(&sp.claimed, 1, __ATOMIC_RELAXED);
+	/* A real level-triggered line that nobody acknowledges fires forever;
+	 * Windows would flag an interrupt storm. Polling is exempt. */
+	unclaimed_run = mine || !sp.uio ? 0 : unclaimed_run + 1;
+	if (unclaimed_run > STORM_LIMIT)
+		vh_fatal("interrupt storm: HwInterrupt returned FALSE %d times in a row on an "
+			 "asserted INTx line", STORM_LIMIT);
 }
 
 /* One message: HwMSInterruptRoutine if the miniport gave one, else
@@ -959,12 +989,10 @@ void sp_free_srb(sp_srb *srb)
 	dma_free(srb);
 }
 
-uint8_t sp_execute(sp_srb *srb, unsigned timeout_ms)
+void sp_submit(sp_srb *srb)
 {
-	struct timespec ts;
 	int slot = -1;
-	nt_irql old;
-	bool done;
+	nt_irql old, old2 = 0;
 
 	srb->SrbStatus = SRB_STATUS_PENDING;
 	srb->Length = sizeof(*srb);
@@ -979,9 +1007,9 @@ uint8_t sp_execute(sp_srb *srb, unsigned timeout_ms)
 
 	vh_set_irql(DISPATCH_LEVEL);
 	if (!sp.hw.HwBuildIo || sp.hw.HwBuildIo(sp.ext, srb)) {
-		startio_lock(&old);
+		startio_enter(&old, &old2);
 		sp.hw.HwStartIo(sp.ext, srb);
-		startio_unlock(old);
+		startio_leave(old, old2);
 	} else {
 		/* HwBuildIo returning FALSE means the miniport completed it. */
 		pthread_mutex_lock(&sp.mu);
@@ -990,6 +1018,13 @@ uint8_t sp_execute(sp_srb *srb, unsigned timeout_ms)
 		pthread_mutex_unlock(&sp.mu);
 	}
 	vh_set_irql(PASSIVE_LEVEL);
+}
+
+uint8_t sp_wait(sp_srb *srb, unsigned timeout_ms)
+{
+	struct timespec ts;
+	int slot = -1;
+	bool done;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += timeout_ms / 1000;
@@ -999,6 +1034,11 @@ uint8_t sp_execute(sp_srb *srb, unsigned timeout_ms)
 		ts.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&sp.mu);
+	for (int i = 0; i < SP_MAX_OUTSTANDING && slot < 0; i++)
+		if (sp.out[i].srb == srb)
+			slot = i;
+	if (slot < 0)
+		vh_fatal("sp_wait(%p): SRB was never submitted", (void *)srb);
 	while (!sp.out[slot].done)
 		if (pthread_cond_timedwait(&sp.cv, &sp.mu, &ts))
 			break;
@@ -1010,6 +1050,12 @@ uint8_t sp_execute(sp_srb *srb, unsigned timeout_ms)
 		vh_fatal("SRB %p (function %#x, CDB %#x) not completed within %u ms", (void *)srb,
 			 srb->Function, srb->Cdb[0], timeout_ms);
 	return srb->SrbStatus;
+}
+
+uint8_t sp_execute(sp_srb *srb, unsigned timeout_ms)
+{
+	sp_submit(srb);
+	return sp_wait(srb, timeout_ms);
 }
 
 void sp_stop_adapter(void)

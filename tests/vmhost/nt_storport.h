@@ -268,6 +268,7 @@ enum { SP_DpcLock = 1, SP_StartIoLock = 2, SP_InterruptLock = 3 };
 #define SRB_STATUS_PENDING        0x00
 #define SRB_STATUS_SUCCESS        0x01
 #define SRB_STATUS_ERROR          0x04
+#define SRB_STATUS_BUSY           0x05
 #define SRB_STATUS_INVALID_REQUEST 0x06
 #define SRB_STATUS_AUTOSENSE_VALID 0x80
 
@@ -289,6 +290,9 @@ bool sp_registered(void);
 /* Synchronously run one SRB through HwBuildIo/HwStartIo; waits for
  * RequestComplete (bounded). Returns the SrbStatus. */
 uint8_t sp_execute(sp_srb *srb, unsigned timeout_ms);
+/* The same in two halves, to keep several SRBs outstanding. */
+void sp_submit(sp_srb *srb);
+uint8_t sp_wait(sp_srb *srb, unsigned timeout_ms);
 /* Allocate an SRB with its SrbExtension, both from DMA memory. */
 sp_srb *sp_alloc_srb(void);
 void sp_free_srb(sp_srb *srb);

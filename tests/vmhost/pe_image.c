@@ -8,7 +8,6 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/mman.h>
 
 #define PAGE 4096u
@@ -170,7 +169,6 @@ static int parse_headers(struct pe_image *img, const uint8_t *f, size_t len,
 				    i, img->dir_rva[i], img->dir_size[i]);
 	}
 	img->nsections = nsect;
-	(void)salign;
 	return 0;
 }
 
@@ -394,6 +392,8 @@ int pe_protect(struct pe_image *img, char *err, size_t errlen)
 			prot |= PROT_WRITE;
 		if (s->characteristics & (SCN_MEM_EXECUTE | SCN_CNT_CODE))
 			prot |= PROT_EXEC | PROT_READ;
+		if ((prot & PROT_WRITE) && (prot & PROT_EXEC))
+			img->wx_sections++;
 		if (mprotect(img->base + s->rva, len, prot))
 			return fail(err, errlen, "mprotect section '%s' failed", s->name);
 	}

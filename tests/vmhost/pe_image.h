@@ -26,6 +26,7 @@ struct pe_image {
 	struct pe_section sections[PE_MAX_SECTIONS];
 	uint32_t dir_rva[16], dir_size[16];
 	unsigned relocs_applied;
+	unsigned wx_sections;   /* writable and executable: HVCI refuses these */
 };
 
 /* Callback: return the host function for module!name, or NULL. */

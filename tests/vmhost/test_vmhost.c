@@ -573,6 +573,8 @@ static void test_dma_pool(void **state)
 	/* Fake physical addresses differ from virtual ones on purpose. */
 	assert_true(pa >= 0x100000000ull && pa != (uint64_t)(uintptr_t)a);
 	assert_int_equal(pb % 65536, 0);
+	assert_int_equal(dma_contig(a), 12288);               /* 3 pages */
+	assert_int_equal(dma_contig((uint8_t *)a + 5000), 12288 - 5000);
 	assert_true(dma_phys((uint8_t *)a + 5000, &q));
 	assert_int_equal(q, pa + 5000);
 	assert_true(dma_virt(pb + 8, &v));
@@ -632,6 +634,45 @@ static void test_storport_initialize(void **state)
 	assert_int_equal(init(&drv, NULL, &hw, NULL), STATUS_UNSUCCESSFUL);
 	/* No sysfs PCI device on the build host: a clean refusal. */
 	assert_int_not_equal(sp_start_adapter("ffff:ffff", "poll"), 0);
+}
+
+/* ------------------------------------------------------------ NDIS */
+
+static void test_ndis_register(void **state)
+{
+	typedef uint32_t NTAPI reg_fn(nt_driver_object *, void *, void *, void *, void **);
+	typedef void NTAPI dereg_fn(void *);
+	reg_fn *reg = (reg_fn *)sym("NDIS.SYS", "NdisMRegisterMiniportDriver");
+	dereg_fn *dereg = (dereg_fn *)sym("ndis.sys", "NdisMDeregisterMiniportDriver");
+	uint8_t chars[0x98];
+	void *handle = NULL, *fn = (void *)dummy_init;
+	nt_driver_object drv;
+
+	(void)state;
+	memset(&drv, 0, sizeof(drv));
+	memset(chars, 0, sizeof(chars));
+	chars[0] = 0x8a; /* NDIS_OBJECT_TYPE_MINIPORT_DRIVER_CHARACTERISTICS */
+	chars[1] = 2;
+	chars[2] = 0x98;
+	chars[4] = 6;
+	chars[5] = 20;
+	/* Every handler from InitializeHandlerEx (0x18) to the end. */
+	for (size_t off = 0x18; off < sizeof(chars); off += 8)
+		memcpy(chars + off, &fn, 8);
+	assert_int_equal(reg(&drv, NULL, NULL, NULL, &handle), 0xC0000001u);
+	chars[4] = 5;
+	assert_int_equal(reg(&drv, NULL, NULL, chars, &handle), 0xC0010004u); /* BAD_VERSION */
+	chars[4] = 6;
+	chars[2] = 0x90; /* revision 2 but revision-1 size */
+	assert_int_equal(reg(&drv, NULL, NULL, chars, &handle), 0xC0010005u);
+	chars[2] = 0x98;
+	memset(chars + 0x40, 0, 8); /* no OidRequestHandler */
+	assert_int_equal(reg(&drv, NULL, NULL, chars, &handle), 0xC0010005u);
+	memcpy(chars + 0x40, &fn, 8);
+	assert_int_equal(reg(&drv, NULL, NULL, chars, &handle), 0);
+	assert_non_null(handle);
+	assert_non_null(drv.DriverUnload); /* NDIS takes over DriverUnload */
+	dereg(handle);
 }
 
 /* ------------------------------------------------------------ vdphost verdicts */
@@ -718,9 +759,11 @@ int main(void)
 		cmocka_unit_test(test_interlocked_lists),
 		cmocka_unit_test(test_dma_pool),
 		cmocka_unit_test(test_storport_initialize),
+		cmocka_unit_test(test_ndis_register),
 		cmocka_unit_test(test_vdphost_verdicts),
 	};
 
 	vh_add_exports(sp_exports);
+	vh_add_exports(nd_exports);
 	return cmocka_run_group_tests_name("vmhost", tests, NULL, NULL);
 }

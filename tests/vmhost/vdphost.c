@@ -184,6 +184,7 @@ int main(int argc, char **argv)
 	if (!path || (strcmp(irq, "uio") && strcmp(irq, "poll") && strcmp(irq, "msix")))
 		usage();
 	vh_add_exports(sp_exports);
+	vh_add_exports(nd_exports);
 	if (!service) {
 		const char *b = strrchr(path, '/');
 		static char name[64];
@@ -223,6 +224,9 @@ int main(int argc, char **argv)
 		printf("not ok - %s: %s\n", service, err);
 		return 1;
 	}
+	if (img.wx_sections)
+		printf("# %s: warning: %u section(s) writable and executable; HVCI will refuse the driver\n",
+		       service, img.wx_sections);
 	if (!img.entry_rva) {
 		printf("not ok - %s: image has no entry point\n", service);
 		return 1;

@@ -13,6 +13,7 @@
 
 /* ---- exports: lookup across every emulated module ---- */
 extern const struct nt_export nt_kernel_exports[];
+extern const struct nt_export nd_exports[]; /* ndis.sys (nt_ndis.c) */
 void *vh_resolve(const char *module, const char *name, void *ctx);
 /* Make another module's table (e.g. storport.sys) resolvable. */
 void vh_add_exports(const struct nt_export *table);
@@ -69,6 +70,8 @@ void dma_free(void *va);
 /* Physical address of va if it lies in the pool. */
 bool dma_phys(const void *va, uint64_t *phys);
 bool dma_virt(uint64_t phys, void **va);
+/* Bytes from va to the end of its (physically contiguous) allocation. */
+size_t dma_contig(const void *va);
 /* Chunk i of the pool (for IOMMU mappings); false past the last. */
 bool dma_chunk(unsigned i, void **va, uint64_t *phys, size_t *len);
 

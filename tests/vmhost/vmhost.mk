@@ -9,7 +9,8 @@
 VMHOST_CORE := tests/vmhost/pe_image.c tests/vmhost/nt_kernel.c \
 	tests/vmhost/nt_sched.c tests/vmhost/nt_trap.c tests/vmhost/nt_fmt.c \
 	tests/vmhost/dma_pool.c tests/vmhost/vh_util.c tests/vmhost/nt_storport.c \
-	tests/vmhost/pci_sysfs.c tests/vmhost/disk_test.c tests/vmhost/vh_thread.c
+	tests/vmhost/pci_sysfs.c tests/vmhost/disk_test.c tests/vmhost/vh_thread.c \
+	tests/vmhost/nt_ndis.c
 
 HOSTPROGS += vdphost
 vdphost_SRCS   := tests/vmhost/vdphost.c $(VMHOST_CORE)
@@ -41,8 +42,10 @@ check-vmhost-unit: $(VMHOST_UNIT) $(HOST_BIN)/vdphost $(VMHOST_SYS)
 	$(call tap,vmhost-unit,env CMOCKA_MESSAGE_OUTPUT=TAP VDP_VMHOST_SYS=$(O)/x64/vmhost \
 		VDP_VDPHOST=$(HOST_BIN)/vdphost $(VMHOST_UNIT))
 
-# The guest gets vdphost and every test driver; the suite fetches the guest
-# kernel itself (apt-get download) and reports a clear failure when offline.
+# The guest gets vdphost, every test driver and the project's x64 drivers
+# that ci/vm/tests.list runs; the suite fetches the guest kernel itself
+# (apt-get download) and reports a clear failure when offline.
+VMHOST_DRIVERS := $(foreach d,$(filter vdpblk,$(DRIVERS)),$(O)/x64/$(d).sys)
 CHECKS += vm
-check-vm: $(HOST_BIN)/vdphost $(VMHOST_SYS)
+check-vm: $(HOST_BIN)/vdphost $(VMHOST_SYS) $(VMHOST_DRIVERS)
 	$(call tap,vm,env VDP_OUT=$(O) ci/vm/suite.sh $^)

@@ -91,6 +91,10 @@ struct vm_adapter {
 
 DRIVER_INITIALIZE DriverEntry;
 
+/* Half-duplex synchronisation when the service name ends in "hd", so both
+ * StorPort locking models get exercised by the same driver. */
+static BOOLEAN vm_half_duplex;
+
 static ULONG vm_rd32(struct vm_adapter *a, PUCHAR base, ULONG off)
 {
 	return StorPortReadRegisterUlong(a, (PULONG)(base + off));
@@ -211,7 +215,7 @@ static ULONG NTAPI vm_find_adapter(PVOID ext, PVOID ctx, PVOID bus, PCHAR args,
 	cfg->Master = TRUE;
 	cfg->CachesData = TRUE;
 	cfg->Dma64BitAddresses = SCSI_DMA64_MINIPORT_SUPPORTED;
-	cfg->SynchronizationModel = StorSynchronizeFullDuplex;
+	cfg->SynchronizationModel = vm_half_duplex ? StorSynchronizeHalfDuplex : StorSynchronizeFullDuplex;
 	cfg->NumberOfBuses = 1;
 	cfg->MaximumNumberOfTargets = 1;
 	cfg->MaximumNumberOfLogicalUnits = 1;
@@ -551,7 +555,9 @@ static BOOLEAN NTAPI vm_reset_bus(PVOID ext, ULONG path)
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT drv, PUNICODE_STRING reg)
 {
 	HW_INITIALIZATION_DATA hw;
+	USHORT n = reg ? reg->Length / sizeof(WCHAR) : 0;
 
+	vm_half_duplex = n >= 2 && reg->Buffer[n - 2] == L'h' && reg->Buffer[n - 1] == L'd';
 	RtlZeroMemory(&hw, sizeof(hw));
 	hw.HwInitializationDataSize = sizeof(hw);
 	hw.AdapterInterfaceType = PCIBus;
