@@ -92,7 +92,7 @@ CHECKS :=
 
 include mk/check.mk
 # Every component's fragment, found by location so adding one needs no edit here.
-FRAGMENTS := $(sort $(wildcard tools/*.mk src/*/*.mk tests/*/*.mk inf/*.mk sign/*.mk res/*.mk))
+FRAGMENTS := $(sort $(wildcard tools/*.mk src/*/*.mk tests/*/*.mk inf/*.mk sign/*.mk res/*.mk ci/*/*.mk))
 include $(FRAGMENTS)
 
 include mk/rules.mk

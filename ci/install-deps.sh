@@ -12,6 +12,7 @@ PACKAGES="
 	wine wine64
 	qemu-system-x86 qemu-utils busybox-static cpio kmod
 	xorriso wixl msitools faketime softhsm2 libengine-pkcs11-openssl
+	libxml2-utils ovmf mono-mcs
 "
 
 if [ "$(id -u)" -ne 0 ]; then

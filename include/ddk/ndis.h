@@ -54,15 +54,15 @@ typedef int NDIS_STATUS, *PNDIS_STATUS;
 #include <psdk_inc/_ip_types.h>
 typedef USHORT ADDRESS_FAMILY;
 struct sockaddr_storage {
-    short ss_family;
-    char __ss_pad1[6];
-    __MINGW_EXTENSION __int64 __ss_align;
-    char __ss_pad2[112];
+	short ss_family;
+	char __ss_pad1[6];
+	__MINGW_EXTENSION __int64 __ss_align;
+	char __ss_pad2[112];
 };
 typedef struct sockaddr_storage SOCKADDR_STORAGE, *PSOCKADDR_STORAGE;
 typedef struct _SOCKET_ADDRESS {
-    struct sockaddr *lpSockaddr;
-    INT iSockaddrLength;
+	struct sockaddr *lpSockaddr;
+	INT iSockaddrLength;
 } SOCKET_ADDRESS, *PSOCKET_ADDRESS;
 
 #include <ntddndis.h>
@@ -86,29 +86,29 @@ typedef ULONG NDIS_NIC_SWITCH_ID, *PNDIS_NIC_SWITCH_ID;
 typedef ULONG NDIS_NODE_NUMBER; /* NODE_NUMBER */
 
 typedef struct _NDIS_SPIN_LOCK {
-    KSPIN_LOCK SpinLock;
-    KIRQL OldIrql;
+	KSPIN_LOCK SpinLock;
+	KIRQL OldIrql;
 } NDIS_SPIN_LOCK, *PNDIS_SPIN_LOCK;
 
 typedef enum _NDIS_INTERFACE_TYPE {
-    NdisInterfaceInternal = 0,
-    NdisInterfaceIsa = 1,
-    NdisInterfaceEisa = 2,
-    NdisInterfaceMca = 3,
-    NdisInterfaceTurboChannel = 4,
-    NdisInterfacePci = 5,
-    NdisInterfacePcMcia = 8,
-    NdisInterfaceCBus = 9,
-    NdisInterfaceMPIBus = 10,
-    NdisInterfaceMPSABus = 11,
-    NdisInterfaceProcessorInternal = 12,
-    NdisInterfaceInternalPowerBus = 13,
-    NdisInterfacePNPISABus = 14,
-    NdisInterfacePNPBus = 15,
-    NdisInterfaceUSB = 16,
-    NdisInterfaceIrda = 17,
-    NdisInterface1394 = 18,
-    NdisMaximumInterfaceType = 19
+	NdisInterfaceInternal = 0,
+	NdisInterfaceIsa = 1,
+	NdisInterfaceEisa = 2,
+	NdisInterfaceMca = 3,
+	NdisInterfaceTurboChannel = 4,
+	NdisInterfacePci = 5,
+	NdisInterfacePcMcia = 8,
+	NdisInterfaceCBus = 9,
+	NdisInterfaceMPIBus = 10,
+	NdisInterfaceMPSABus = 11,
+	NdisInterfaceProcessorInternal = 12,
+	NdisInterfaceInternalPowerBus = 13,
+	NdisInterfacePNPISABus = 14,
+	NdisInterfacePNPBus = 15,
+	NdisInterfaceUSB = 16,
+	NdisInterfaceIrda = 17,
+	NdisInterface1394 = 18,
+	NdisMaximumInterfaceType = 19
 } NDIS_INTERFACE_TYPE, *PNDIS_INTERFACE_TYPE;
 
 /* ---------------------------------------------------------------------------------------------
@@ -184,129 +184,129 @@ struct _NET_BUFFER_SHARED_MEMORY;
 #define NDIS_MEMORY_ALIGN __attribute__((aligned(MEMORY_ALLOCATION_ALIGNMENT)))
 
 typedef union _NET_BUFFER_DATA_LENGTH {
-    ULONG DataLength;
-    SIZE_T stDataLength;
+	ULONG DataLength;
+	SIZE_T stDataLength;
 } NET_BUFFER_DATA_LENGTH, *PNET_BUFFER_DATA_LENGTH;
 
 typedef struct _NET_BUFFER_DATA {
-    PNET_BUFFER Next;
-    PMDL CurrentMdl;
-    ULONG CurrentMdlOffset;
-    NET_BUFFER_DATA_LENGTH NbDataLength;
-    PMDL MdlChain;
-    ULONG DataOffset;
+	PNET_BUFFER Next;
+	PMDL CurrentMdl;
+	ULONG CurrentMdlOffset;
+	NET_BUFFER_DATA_LENGTH NbDataLength;
+	PMDL MdlChain;
+	ULONG DataOffset;
 } NET_BUFFER_DATA, *PNET_BUFFER_DATA;
 
 typedef union _NET_BUFFER_HEADER {
-    NET_BUFFER_DATA NetBufferData;
-    SLIST_HEADER Link;
+	NET_BUFFER_DATA NetBufferData;
+	SLIST_HEADER Link;
 } NET_BUFFER_HEADER, *PNET_BUFFER_HEADER;
 
 struct _NET_BUFFER {
-    union {
-        struct {
-            PNET_BUFFER Next;
-            PMDL CurrentMdl;
-            ULONG CurrentMdlOffset;
-            union {
-                ULONG DataLength;
-                SIZE_T stDataLength;
-            };
-            PMDL MdlChain;
-            ULONG DataOffset;
-        };
-        SLIST_HEADER Link;
-        NET_BUFFER_HEADER NetBufferHeader;
-    };
-    USHORT ChecksumBias;
-    USHORT Reserved;
-    NDIS_HANDLE NdisPoolHandle;
-    NDIS_MEMORY_ALIGN PVOID NdisReserved[2];
-    NDIS_MEMORY_ALIGN PVOID ProtocolReserved[6];
-    NDIS_MEMORY_ALIGN PVOID MiniportReserved[4];
-    NDIS_PHYSICAL_ADDRESS DataPhysicalAddress;
+	union {
+		struct {
+			PNET_BUFFER Next;
+			PMDL CurrentMdl;
+			ULONG CurrentMdlOffset;
+			union {
+				ULONG DataLength;
+				SIZE_T stDataLength;
+			};
+			PMDL MdlChain;
+			ULONG DataOffset;
+		};
+		SLIST_HEADER Link;
+		NET_BUFFER_HEADER NetBufferHeader;
+	};
+	USHORT ChecksumBias;
+	USHORT Reserved;
+	NDIS_HANDLE NdisPoolHandle;
+	NDIS_MEMORY_ALIGN PVOID NdisReserved[2];
+	NDIS_MEMORY_ALIGN PVOID ProtocolReserved[6];
+	NDIS_MEMORY_ALIGN PVOID MiniportReserved[4];
+	NDIS_PHYSICAL_ADDRESS DataPhysicalAddress;
 #if NDIS_SUPPORT_NDIS620
-    union {
-        struct _NET_BUFFER_SHARED_MEMORY *SharedMemoryInfo;
-        PSCATTER_GATHER_LIST ScatterGatherList;
-    };
+	union {
+		struct _NET_BUFFER_SHARED_MEMORY *SharedMemoryInfo;
+		PSCATTER_GATHER_LIST ScatterGatherList;
+	};
 #endif
 };
 
 struct _NET_BUFFER_LIST_CONTEXT {
-    PNET_BUFFER_LIST_CONTEXT Next;
-    USHORT Size;
-    USHORT Offset;
-    NDIS_MEMORY_ALIGN UCHAR ContextData[];
+	PNET_BUFFER_LIST_CONTEXT Next;
+	USHORT Size;
+	USHORT Offset;
+	NDIS_MEMORY_ALIGN UCHAR ContextData[];
 };
 
 typedef enum _NDIS_NET_BUFFER_LIST_INFO {
-    TcpIpChecksumNetBufferListInfo = 0,
-    TcpOffloadBytesTransferred = 0,
-    IPsecOffloadV1NetBufferListInfo = 1,
-    IPsecOffloadV2NetBufferListInfo = 1,
-    TcpLargeSendNetBufferListInfo = 2,
-    TcpReceiveNoPush = 2,
-    ClassificationHandleNetBufferListInfo = 3,
-    Ieee8021QNetBufferListInfo = 4,
-    NetBufferListCancelId = 5,
-    MediaSpecificInformation = 6,
-    NetBufferListFrameType = 7,
-    NetBufferListProtocolId = 7,
-    NetBufferListHashValue = 8,
-    NetBufferListHashInfo = 9,
-    WfpNetBufferListInfo = 10,
-    IPsecOffloadV2TunnelNetBufferListInfo = 11,
-    IPsecOffloadV2HeaderNetBufferListInfo = 12,
-    NetBufferListCorrelationId = 13,
-    NetBufferListFilteringInfo = 14,
-    MediaSpecificInformationEx = 15,
-    NblOriginalInterfaceIfIndex = 16,
-    NblReAuthWfpFlowContext = 16,
-    TcpReceiveBytesTransferred = 17,
-    /*
-     * Later slots (NDIS 6.30+: switch forwarding, virtual subnet, RSC, ...) are not used by this
-     * project. NDIS allocates every NET_BUFFER_LIST itself, so this bound only sizes our view
-     * of the array; never use sizeof(NET_BUFFER_LIST) for anything but the checks below.
-     */
-    MaxNetBufferListInfo = 18
+	TcpIpChecksumNetBufferListInfo = 0,
+	TcpOffloadBytesTransferred = 0,
+	IPsecOffloadV1NetBufferListInfo = 1,
+	IPsecOffloadV2NetBufferListInfo = 1,
+	TcpLargeSendNetBufferListInfo = 2,
+	TcpReceiveNoPush = 2,
+	ClassificationHandleNetBufferListInfo = 3,
+	Ieee8021QNetBufferListInfo = 4,
+	NetBufferListCancelId = 5,
+	MediaSpecificInformation = 6,
+	NetBufferListFrameType = 7,
+	NetBufferListProtocolId = 7,
+	NetBufferListHashValue = 8,
+	NetBufferListHashInfo = 9,
+	WfpNetBufferListInfo = 10,
+	IPsecOffloadV2TunnelNetBufferListInfo = 11,
+	IPsecOffloadV2HeaderNetBufferListInfo = 12,
+	NetBufferListCorrelationId = 13,
+	NetBufferListFilteringInfo = 14,
+	MediaSpecificInformationEx = 15,
+	NblOriginalInterfaceIfIndex = 16,
+	NblReAuthWfpFlowContext = 16,
+	TcpReceiveBytesTransferred = 17,
+	/*
+	 * Later slots (NDIS 6.30+: switch forwarding, virtual subnet, RSC, ...) are not used by this
+	 * project. NDIS allocates every NET_BUFFER_LIST itself, so this bound only sizes our view
+	 * of the array; never use sizeof(NET_BUFFER_LIST) for anything but the checks below.
+	 */
+	MaxNetBufferListInfo = 18
 } NDIS_NET_BUFFER_LIST_INFO, *PNDIS_NET_BUFFER_LIST_INFO;
 
 typedef struct _NET_BUFFER_LIST_DATA {
-    PNET_BUFFER_LIST Next;
-    PNET_BUFFER FirstNetBuffer;
+	PNET_BUFFER_LIST Next;
+	PNET_BUFFER FirstNetBuffer;
 } NET_BUFFER_LIST_DATA, *PNET_BUFFER_LIST_DATA;
 
 typedef union _NET_BUFFER_LIST_HEADER {
-    NET_BUFFER_LIST_DATA NetBufferListData;
-    SLIST_HEADER Link;
+	NET_BUFFER_LIST_DATA NetBufferListData;
+	SLIST_HEADER Link;
 } NET_BUFFER_LIST_HEADER, *PNET_BUFFER_LIST_HEADER;
 
 struct _NET_BUFFER_LIST {
-    union {
-        struct {
-            PNET_BUFFER_LIST Next;
-            PNET_BUFFER FirstNetBuffer;
-        };
-        SLIST_HEADER Link;
-        NET_BUFFER_LIST_HEADER NetBufferListHeader;
-    };
-    PNET_BUFFER_LIST_CONTEXT Context;
-    PNET_BUFFER_LIST ParentNetBufferList;
-    NDIS_HANDLE NdisPoolHandle;
-    NDIS_MEMORY_ALIGN PVOID NdisReserved[2];
-    NDIS_MEMORY_ALIGN PVOID ProtocolReserved[4];
-    NDIS_MEMORY_ALIGN PVOID MiniportReserved[2];
-    PVOID Scratch;
-    NDIS_HANDLE SourceHandle;
-    ULONG NblFlags;
-    LONG ChildRefCount;
-    ULONG Flags;
-    union {
-        NDIS_STATUS Status;
-        ULONG NdisReserved2;
-    };
-    PVOID NetBufferListInfo[MaxNetBufferListInfo];
+	union {
+		struct {
+			PNET_BUFFER_LIST Next;
+			PNET_BUFFER FirstNetBuffer;
+		};
+		SLIST_HEADER Link;
+		NET_BUFFER_LIST_HEADER NetBufferListHeader;
+	};
+	PNET_BUFFER_LIST_CONTEXT Context;
+	PNET_BUFFER_LIST ParentNetBufferList;
+	NDIS_HANDLE NdisPoolHandle;
+	NDIS_MEMORY_ALIGN PVOID NdisReserved[2];
+	NDIS_MEMORY_ALIGN PVOID ProtocolReserved[4];
+	NDIS_MEMORY_ALIGN PVOID MiniportReserved[2];
+	PVOID Scratch;
+	NDIS_HANDLE SourceHandle;
+	ULONG NblFlags;
+	LONG ChildRefCount;
+	ULONG Flags;
+	union {
+		NDIS_STATUS Status;
+		ULONG NdisReserved2;
+	};
+	PVOID NetBufferListInfo[MaxNetBufferListInfo];
 };
 
 /* NET_BUFFER accessors */
@@ -334,28 +334,28 @@ struct _NET_BUFFER_LIST {
 #define NET_BUFFER_LIST_PROTOCOL_RESERVED(nbl) ((nbl)->ProtocolReserved)
 #define NET_BUFFER_LIST_MINIPORT_RESERVED(nbl) ((nbl)->MiniportReserved)
 #define NET_BUFFER_LIST_CONTEXT_DATA_START(nbl) \
-    ((PUCHAR)(nbl)->Context->ContextData + (nbl)->Context->Offset)
+	((PUCHAR)(nbl)->Context->ContextData + (nbl)->Context->Offset)
 #define NET_BUFFER_LIST_CONTEXT_DATA_SIZE(nbl) ((nbl)->Context->Size)
 #define NET_BUFFER_LIST_INFO(nbl, id) ((nbl)->NetBufferListInfo[(id)])
 #define NET_BUFFER_LIST_FRAME_TYPE(nbl) (NET_BUFFER_LIST_INFO((nbl), NetBufferListFrameType))
 #define NDIS_GET_NET_BUFFER_LIST_CANCEL_ID(nbl) (NET_BUFFER_LIST_INFO((nbl), NetBufferListCancelId))
 #define NDIS_SET_NET_BUFFER_LIST_CANCEL_ID(nbl, id) \
-    (NET_BUFFER_LIST_INFO((nbl), NetBufferListCancelId) = (PVOID)(id))
+	(NET_BUFFER_LIST_INFO((nbl), NetBufferListCancelId) = (PVOID)(id))
 
 #define NET_BUFFER_LIST_GET_HASH_VALUE(nbl) \
-    ((ULONG)(ULONG_PTR)NET_BUFFER_LIST_INFO((nbl), NetBufferListHashValue))
+	((ULONG)(ULONG_PTR)NET_BUFFER_LIST_INFO((nbl), NetBufferListHashValue))
 #define NET_BUFFER_LIST_SET_HASH_VALUE(nbl, v) \
-    (NET_BUFFER_LIST_INFO((nbl), NetBufferListHashValue) = (PVOID)(ULONG_PTR)(ULONG)(v))
+	(NET_BUFFER_LIST_INFO((nbl), NetBufferListHashValue) = (PVOID)(ULONG_PTR)(ULONG)(v))
 #define NET_BUFFER_LIST_GET_HASH_TYPE(nbl) \
-    ((ULONG)(ULONG_PTR)NET_BUFFER_LIST_INFO((nbl), NetBufferListHashInfo) & NDIS_HASH_TYPE_MASK)
+	((ULONG)(ULONG_PTR)NET_BUFFER_LIST_INFO((nbl), NetBufferListHashInfo) & NDIS_HASH_TYPE_MASK)
 #define NET_BUFFER_LIST_GET_HASH_FUNCTION(nbl) \
-    ((ULONG)(ULONG_PTR)NET_BUFFER_LIST_INFO((nbl), NetBufferListHashInfo) & NDIS_HASH_FUNCTION_MASK)
+	((ULONG)(ULONG_PTR)NET_BUFFER_LIST_INFO((nbl), NetBufferListHashInfo) & NDIS_HASH_FUNCTION_MASK)
 #define NET_BUFFER_LIST_SET_HASH_TYPE(nbl, t)                                                      \
-    (NET_BUFFER_LIST_INFO((nbl), NetBufferListHashInfo) = (PVOID)(ULONG_PTR)(                     \
-         ((ULONG)(t) & NDIS_HASH_TYPE_MASK) | NET_BUFFER_LIST_GET_HASH_FUNCTION(nbl)))
+	(NET_BUFFER_LIST_INFO((nbl), NetBufferListHashInfo) = (PVOID)(ULONG_PTR)(                     \
+		 ((ULONG)(t) & NDIS_HASH_TYPE_MASK) | NET_BUFFER_LIST_GET_HASH_FUNCTION(nbl)))
 #define NET_BUFFER_LIST_SET_HASH_FUNCTION(nbl, f)                                                  \
-    (NET_BUFFER_LIST_INFO((nbl), NetBufferListHashInfo) = (PVOID)(ULONG_PTR)(                     \
-         ((ULONG)(f) & NDIS_HASH_FUNCTION_MASK) | NET_BUFFER_LIST_GET_HASH_TYPE(nbl)))
+	(NET_BUFFER_LIST_INFO((nbl), NetBufferListHashInfo) = (PVOID)(ULONG_PTR)(                     \
+		 ((ULONG)(f) & NDIS_HASH_FUNCTION_MASK) | NET_BUFFER_LIST_GET_HASH_TYPE(nbl)))
 
 /* NetBufferList Flags usable by miniports */
 #define NBL_FLAGS_PROTOCOL_RESERVED 0xFFF00000
@@ -370,31 +370,31 @@ struct _NET_BUFFER_LIST {
 
 /* Per-NBL out-of-band information stored in NetBufferListInfo[] (each fits in a PVOID). */
 typedef struct _NDIS_TCP_IP_CHECKSUM_NET_BUFFER_LIST_INFO {
-    union {
-        struct {
-            ULONG IsIPv4 : 1;
-            ULONG IsIPv6 : 1;
-            ULONG TcpChecksum : 1;
-            ULONG UdpChecksum : 1;
-            ULONG IpHeaderChecksum : 1;
-            ULONG Reserved : 11;
-            ULONG TcpHeaderOffset : 10;
-        } Transmit;
-        struct {
-            ULONG TcpChecksumFailed : 1;
-            ULONG UdpChecksumFailed : 1;
-            ULONG IpChecksumFailed : 1;
-            ULONG TcpChecksumSucceeded : 1;
-            ULONG UdpChecksumSucceeded : 1;
-            ULONG IpChecksumSucceeded : 1;
-            ULONG Loopback : 1;
+	union {
+		struct {
+			ULONG IsIPv4 : 1;
+			ULONG IsIPv6 : 1;
+			ULONG TcpChecksum : 1;
+			ULONG UdpChecksum : 1;
+			ULONG IpHeaderChecksum : 1;
+			ULONG Reserved : 11;
+			ULONG TcpHeaderOffset : 10;
+		} Transmit;
+		struct {
+			ULONG TcpChecksumFailed : 1;
+			ULONG UdpChecksumFailed : 1;
+			ULONG IpChecksumFailed : 1;
+			ULONG TcpChecksumSucceeded : 1;
+			ULONG UdpChecksumSucceeded : 1;
+			ULONG IpChecksumSucceeded : 1;
+			ULONG Loopback : 1;
 #if NDIS_SUPPORT_NDIS630
-            ULONG TcpChecksumValueInvalid : 1;
-            ULONG IpChecksumValueInvalid : 1;
+			ULONG TcpChecksumValueInvalid : 1;
+			ULONG IpChecksumValueInvalid : 1;
 #endif
-        } Receive;
-        PVOID Value;
-    };
+		} Receive;
+		PVOID Value;
+	};
 } NDIS_TCP_IP_CHECKSUM_NET_BUFFER_LIST_INFO, *PNDIS_TCP_IP_CHECKSUM_NET_BUFFER_LIST_INFO;
 
 #define NDIS_TCP_LARGE_SEND_OFFLOAD_V1_TYPE 0
@@ -403,55 +403,55 @@ typedef struct _NDIS_TCP_IP_CHECKSUM_NET_BUFFER_LIST_INFO {
 #define NDIS_TCP_LARGE_SEND_OFFLOAD_IPv6 1
 
 typedef struct _NDIS_TCP_LARGE_SEND_OFFLOAD_NET_BUFFER_LIST_INFO {
-    union {
-        struct {
-            ULONG Unused : 30;
-            ULONG Type : 1;
-            ULONG Reserved2 : 1;
-        } Transmit;
-        struct {
-            ULONG MSS : 20;
-            ULONG TcpHeaderOffset : 10;
-            ULONG Type : 1;
-            ULONG Reserved2 : 1;
-        } LsoV1Transmit;
-        struct {
-            ULONG TcpPayload : 30;
-            ULONG Type : 1;
-            ULONG Reserved2 : 1;
-        } LsoV1TransmitComplete;
-        struct {
-            ULONG MSS : 20;
-            ULONG TcpHeaderOffset : 10;
-            ULONG Type : 1;
-            ULONG IPVersion : 1; /* NDIS_TCP_LARGE_SEND_OFFLOAD_IPv4 / _IPv6 */
-        } LsoV2Transmit;
-        struct {
-            ULONG Reserved : 30;
-            ULONG Type : 1;
-            ULONG Reserved2 : 1;
-        } LsoV2TransmitComplete;
-        PVOID Value;
-    };
+	union {
+		struct {
+			ULONG Unused : 30;
+			ULONG Type : 1;
+			ULONG Reserved2 : 1;
+		} Transmit;
+		struct {
+			ULONG MSS : 20;
+			ULONG TcpHeaderOffset : 10;
+			ULONG Type : 1;
+			ULONG Reserved2 : 1;
+		} LsoV1Transmit;
+		struct {
+			ULONG TcpPayload : 30;
+			ULONG Type : 1;
+			ULONG Reserved2 : 1;
+		} LsoV1TransmitComplete;
+		struct {
+			ULONG MSS : 20;
+			ULONG TcpHeaderOffset : 10;
+			ULONG Type : 1;
+			ULONG IPVersion : 1; /* NDIS_TCP_LARGE_SEND_OFFLOAD_IPv4 / _IPv6 */
+		} LsoV2Transmit;
+		struct {
+			ULONG Reserved : 30;
+			ULONG Type : 1;
+			ULONG Reserved2 : 1;
+		} LsoV2TransmitComplete;
+		PVOID Value;
+	};
 } NDIS_TCP_LARGE_SEND_OFFLOAD_NET_BUFFER_LIST_INFO, *PNDIS_TCP_LARGE_SEND_OFFLOAD_NET_BUFFER_LIST_INFO;
 
 typedef struct _NDIS_NET_BUFFER_LIST_8021Q_INFO {
-    union {
-        struct {
-            UINT32 UserPriority : 3;
-            UINT32 CanonicalFormatId : 1;
-            UINT32 VlanId : 12;
-            UINT32 Reserved : 16;
-        } TagHeader;
-        struct {
-            UINT32 UserPriority : 3;
-            UINT32 CanonicalFormatId : 1;
-            UINT32 VlanId : 12;
-            UINT32 WMMInfo : 4;
-            UINT32 Reserved : 12;
-        } WLanTagHeader;
-        PVOID Value;
-    };
+	union {
+		struct {
+			UINT32 UserPriority : 3;
+			UINT32 CanonicalFormatId : 1;
+			UINT32 VlanId : 12;
+			UINT32 Reserved : 16;
+		} TagHeader;
+		struct {
+			UINT32 UserPriority : 3;
+			UINT32 CanonicalFormatId : 1;
+			UINT32 VlanId : 12;
+			UINT32 WMMInfo : 4;
+			UINT32 Reserved : 12;
+		} WLanTagHeader;
+		PVOID Value;
+	};
 } NDIS_NET_BUFFER_LIST_8021Q_INFO, *PNDIS_NET_BUFFER_LIST_8021Q_INFO;
 
 /* ---------------------------------------------------------------------------------------------
@@ -463,23 +463,23 @@ typedef struct _NDIS_NET_BUFFER_LIST_8021Q_INFO {
 #define NDIS_PROTOCOL_ID_TCP_IP 0x02
 
 typedef struct _NET_BUFFER_LIST_POOL_PARAMETERS {
-    NDIS_OBJECT_HEADER Header;
-    UCHAR ProtocolId;
-    BOOLEAN fAllocateNetBuffer;
-    USHORT ContextSize;
-    ULONG PoolTag;
-    ULONG DataSize;
+	NDIS_OBJECT_HEADER Header;
+	UCHAR ProtocolId;
+	BOOLEAN fAllocateNetBuffer;
+	USHORT ContextSize;
+	ULONG PoolTag;
+	ULONG DataSize;
 } NET_BUFFER_LIST_POOL_PARAMETERS, *PNET_BUFFER_LIST_POOL_PARAMETERS;
 #define NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1 \
-    RTL_SIZEOF_THROUGH_FIELD(NET_BUFFER_LIST_POOL_PARAMETERS, DataSize)
+	RTL_SIZEOF_THROUGH_FIELD(NET_BUFFER_LIST_POOL_PARAMETERS, DataSize)
 
 typedef struct _NET_BUFFER_POOL_PARAMETERS {
-    NDIS_OBJECT_HEADER Header;
-    ULONG PoolTag;
-    ULONG DataSize;
+	NDIS_OBJECT_HEADER Header;
+	ULONG PoolTag;
+	ULONG DataSize;
 } NET_BUFFER_POOL_PARAMETERS, *PNET_BUFFER_POOL_PARAMETERS;
 #define NDIS_SIZEOF_NET_BUFFER_POOL_PARAMETERS_REVISION_1 \
-    RTL_SIZEOF_THROUGH_FIELD(NET_BUFFER_POOL_PARAMETERS, DataSize)
+	RTL_SIZEOF_THROUGH_FIELD(NET_BUFFER_POOL_PARAMETERS, DataSize)
 
 /* ---------------------------------------------------------------------------------------------
  * OID requests and status indications
@@ -491,48 +491,48 @@ typedef struct _NET_BUFFER_POOL_PARAMETERS {
 #define NDIS_OID_REQUEST_FLAGS_VPORT_ID_VALID 0x0001
 
 typedef struct _NDIS_OID_REQUEST {
-    NDIS_OBJECT_HEADER Header;
-    NDIS_REQUEST_TYPE RequestType;
-    NDIS_PORT_NUMBER PortNumber;
-    UINT Timeout;
-    PVOID RequestId;
-    NDIS_HANDLE RequestHandle;
-    union _NDIS_OID_REQUEST_DATA {
-        struct _NDIS_OID_QUERY_INFORMATION {
-            NDIS_OID Oid;
-            PVOID InformationBuffer;
-            UINT InformationBufferLength;
-            UINT BytesWritten;
-            UINT BytesNeeded;
-        } QUERY_INFORMATION;
-        struct _NDIS_OID_SET_INFORMATION {
-            NDIS_OID Oid;
-            PVOID InformationBuffer;
-            UINT InformationBufferLength;
-            UINT BytesRead;
-            UINT BytesNeeded;
-        } SET_INFORMATION;
-        struct _NDIS_OID_METHOD_INFORMATION {
-            NDIS_OID Oid;
-            PVOID InformationBuffer;
-            ULONG InputBufferLength;
-            ULONG OutputBufferLength;
-            ULONG MethodId;
-            UINT BytesWritten;
-            UINT BytesRead;
-            UINT BytesNeeded;
-        } METHOD_INFORMATION;
-    } DATA;
-    UCHAR NdisReserved[NDIS_OID_REQUEST_NDIS_RESERVED_SIZE * sizeof(PVOID)];
-    UCHAR MiniportReserved[2 * sizeof(PVOID)];
-    UCHAR SourceReserved[2 * sizeof(PVOID)];
-    UCHAR SupportedRevision;
-    UCHAR Reserved1;
-    USHORT Reserved2;
+	NDIS_OBJECT_HEADER Header;
+	NDIS_REQUEST_TYPE RequestType;
+	NDIS_PORT_NUMBER PortNumber;
+	UINT Timeout;
+	PVOID RequestId;
+	NDIS_HANDLE RequestHandle;
+	union _NDIS_OID_REQUEST_DATA {
+		struct _NDIS_OID_QUERY_INFORMATION {
+			NDIS_OID Oid;
+			PVOID InformationBuffer;
+			UINT InformationBufferLength;
+			UINT BytesWritten;
+			UINT BytesNeeded;
+		} QUERY_INFORMATION;
+		struct _NDIS_OID_SET_INFORMATION {
+			NDIS_OID Oid;
+			PVOID InformationBuffer;
+			UINT InformationBufferLength;
+			UINT BytesRead;
+			UINT BytesNeeded;
+		} SET_INFORMATION;
+		struct _NDIS_OID_METHOD_INFORMATION {
+			NDIS_OID Oid;
+			PVOID InformationBuffer;
+			ULONG InputBufferLength;
+			ULONG OutputBufferLength;
+			ULONG MethodId;
+			UINT BytesWritten;
+			UINT BytesRead;
+			UINT BytesNeeded;
+		} METHOD_INFORMATION;
+	} DATA;
+	UCHAR NdisReserved[NDIS_OID_REQUEST_NDIS_RESERVED_SIZE * sizeof(PVOID)];
+	UCHAR MiniportReserved[2 * sizeof(PVOID)];
+	UCHAR SourceReserved[2 * sizeof(PVOID)];
+	UCHAR SupportedRevision;
+	UCHAR Reserved1;
+	USHORT Reserved2;
 #if NDIS_SUPPORT_NDIS620
-    NDIS_NIC_SWITCH_ID SwitchId;
-    ULONG VPortId; /* NDIS_NIC_SWITCH_VPORT_ID */
-    ULONG Flags;
+	NDIS_NIC_SWITCH_ID SwitchId;
+	ULONG VPortId; /* NDIS_NIC_SWITCH_VPORT_ID */
+	ULONG Flags;
 #endif
 } NDIS_OID_REQUEST, *PNDIS_OID_REQUEST;
 #define NDIS_SIZEOF_OID_REQUEST_REVISION_1 RTL_SIZEOF_THROUGH_FIELD(NDIS_OID_REQUEST, Reserved2)
@@ -543,20 +543,20 @@ typedef struct _NDIS_OID_REQUEST {
 #define NDIS_STATUS_INDICATION_REVISION_1 1
 
 typedef struct _NDIS_STATUS_INDICATION {
-    NDIS_OBJECT_HEADER Header;
-    NDIS_HANDLE SourceHandle;
-    NDIS_PORT_NUMBER PortNumber;
-    NDIS_STATUS StatusCode;
-    ULONG Flags;
-    NDIS_HANDLE DestinationHandle;
-    PVOID RequestId;
-    PVOID StatusBuffer;
-    ULONG StatusBufferSize;
-    GUID Guid;
-    PVOID NdisReserved[4];
+	NDIS_OBJECT_HEADER Header;
+	NDIS_HANDLE SourceHandle;
+	NDIS_PORT_NUMBER PortNumber;
+	NDIS_STATUS StatusCode;
+	ULONG Flags;
+	NDIS_HANDLE DestinationHandle;
+	PVOID RequestId;
+	PVOID StatusBuffer;
+	ULONG StatusBufferSize;
+	GUID Guid;
+	PVOID NdisReserved[4];
 } NDIS_STATUS_INDICATION, *PNDIS_STATUS_INDICATION;
 #define NDIS_SIZEOF_STATUS_INDICATION_REVISION_1 \
-    RTL_SIZEOF_THROUGH_FIELD(NDIS_STATUS_INDICATION, NdisReserved)
+	RTL_SIZEOF_THROUGH_FIELD(NDIS_STATUS_INDICATION, NdisReserved)
 
 /* ---------------------------------------------------------------------------------------------
  * Miniport life cycle parameters
@@ -564,18 +564,18 @@ typedef struct _NDIS_STATUS_INDICATION {
 #define NDIS_MINIPORT_INIT_PARAMETERS_REVISION_1 1
 
 typedef struct _NDIS_MINIPORT_INIT_PARAMETERS {
-    NDIS_OBJECT_HEADER Header;
-    ULONG Flags;
-    PNDIS_RESOURCE_LIST AllocatedResources;
-    NDIS_HANDLE IMDeviceInstanceContext;
-    NDIS_HANDLE MiniportAddDeviceContext;
-    NET_IFINDEX IfIndex;
-    NET_LUID NetLuid;
-    PNDIS_PORT_AUTHENTICATION_PARAMETERS DefaultPortAuthStates;
-    PNDIS_PCI_DEVICE_CUSTOM_PROPERTIES PciDeviceCustomProperties;
+	NDIS_OBJECT_HEADER Header;
+	ULONG Flags;
+	PNDIS_RESOURCE_LIST AllocatedResources;
+	NDIS_HANDLE IMDeviceInstanceContext;
+	NDIS_HANDLE MiniportAddDeviceContext;
+	NET_IFINDEX IfIndex;
+	NET_LUID NetLuid;
+	PNDIS_PORT_AUTHENTICATION_PARAMETERS DefaultPortAuthStates;
+	PNDIS_PCI_DEVICE_CUSTOM_PROPERTIES PciDeviceCustomProperties;
 } NDIS_MINIPORT_INIT_PARAMETERS, *PNDIS_MINIPORT_INIT_PARAMETERS;
 #define NDIS_SIZEOF_MINIPORT_INIT_PARAMETERS_REVISION_1 \
-    RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_INIT_PARAMETERS, PciDeviceCustomProperties)
+	RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_INIT_PARAMETERS, PciDeviceCustomProperties)
 
 #define NDIS_MINIPORT_PAUSE_PARAMETERS_REVISION_1 1
 #define NDIS_PAUSE_NDIS_INTERNAL 0x00000001
@@ -588,69 +588,69 @@ typedef struct _NDIS_MINIPORT_INIT_PARAMETERS {
 #define NDIS_PAUSE_MINIPORT_DEVICE_REMOVE 0x00000080
 
 typedef struct _NDIS_MINIPORT_PAUSE_PARAMETERS {
-    NDIS_OBJECT_HEADER Header;
-    ULONG Flags;
-    ULONG PauseReason;
+	NDIS_OBJECT_HEADER Header;
+	ULONG Flags;
+	ULONG PauseReason;
 } NDIS_MINIPORT_PAUSE_PARAMETERS, *PNDIS_MINIPORT_PAUSE_PARAMETERS;
 #define NDIS_SIZEOF_MINIPORT_PAUSE_PARAMETERS_REVISION_1 \
-    RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_PAUSE_PARAMETERS, PauseReason)
+	RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_PAUSE_PARAMETERS, PauseReason)
 
 typedef struct _NDIS_RESTART_ATTRIBUTES NDIS_RESTART_ATTRIBUTES, *PNDIS_RESTART_ATTRIBUTES;
 struct _NDIS_RESTART_ATTRIBUTES {
-    PNDIS_RESTART_ATTRIBUTES Next;
-    NDIS_OID Oid;
-    ULONG DataLength;
-    NDIS_MEMORY_ALIGN UCHAR Data[1];
+	PNDIS_RESTART_ATTRIBUTES Next;
+	NDIS_OID Oid;
+	ULONG DataLength;
+	NDIS_MEMORY_ALIGN UCHAR Data[1];
 };
 
 #define NDIS_MINIPORT_RESTART_PARAMETERS_REVISION_1 1
 
 typedef struct _NDIS_MINIPORT_RESTART_PARAMETERS {
-    NDIS_OBJECT_HEADER Header;
-    PNDIS_RESTART_ATTRIBUTES RestartAttributes;
-    ULONG Flags;
+	NDIS_OBJECT_HEADER Header;
+	PNDIS_RESTART_ATTRIBUTES RestartAttributes;
+	ULONG Flags;
 } NDIS_MINIPORT_RESTART_PARAMETERS, *PNDIS_MINIPORT_RESTART_PARAMETERS;
 #define NDIS_SIZEOF_MINIPORT_RESTART_PARAMETERS_REVISION_1 \
-    RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_RESTART_PARAMETERS, Flags)
+	RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_RESTART_PARAMETERS, Flags)
 
 typedef enum _NDIS_HALT_ACTION {
-    NdisHaltDeviceDisabled,
-    NdisHaltDeviceInstanceDeInitialized,
-    NdisHaltDevicePoweredDown,
-    NdisHaltDeviceSurpriseRemoved,
-    NdisHaltDeviceFailed,
-    NdisHaltDeviceInitializationFailed,
-    NdisHaltDeviceStopped
+	NdisHaltDeviceDisabled,
+	NdisHaltDeviceInstanceDeInitialized,
+	NdisHaltDevicePoweredDown,
+	NdisHaltDeviceSurpriseRemoved,
+	NdisHaltDeviceFailed,
+	NdisHaltDeviceInitializationFailed,
+	NdisHaltDeviceStopped
 } NDIS_HALT_ACTION, *PNDIS_HALT_ACTION;
 
 typedef enum _NDIS_SHUTDOWN_ACTION {
-    NdisShutdownPowerOff,
-    NdisShutdownBugCheck
+	NdisShutdownPowerOff,
+	NdisShutdownBugCheck
 } NDIS_SHUTDOWN_ACTION, *PNDIS_SHUTDOWN_ACTION;
 
 typedef enum _NDIS_DEVICE_PNP_EVENT {
-    NdisDevicePnPEventQueryRemoved,
-    NdisDevicePnPEventRemoved,
-    NdisDevicePnPEventSurpriseRemoved,
-    NdisDevicePnPEventQueryStopped,
-    NdisDevicePnPEventStopped,
-    NdisDevicePnPEventPowerProfileChanged,
-    NdisDevicePnPEventFilterListChanged,
-    NdisDevicePnPEventMaximum
+	NdisDevicePnPEventQueryRemoved,
+	NdisDevicePnPEventRemoved,
+	NdisDevicePnPEventSurpriseRemoved,
+	NdisDevicePnPEventQueryStopped,
+	NdisDevicePnPEventStopped,
+	NdisDevicePnPEventPowerProfileChanged,
+	NdisDevicePnPEventFilterListChanged,
+	NdisDevicePnPEventMaximum
 } NDIS_DEVICE_PNP_EVENT, *PNDIS_DEVICE_PNP_EVENT;
 
 #define NET_DEVICE_PNP_EVENT_REVISION_1 1
 
 typedef struct _NET_DEVICE_PNP_EVENT {
-    NDIS_OBJECT_HEADER Header;
-    NDIS_PORT_NUMBER PortNumber;
-    NDIS_DEVICE_PNP_EVENT DevicePnPEvent;
-    PVOID InformationBuffer;
-    ULONG InformationBufferLength;
-    UCHAR NdisReserved[2 * sizeof(PVOID)];
+	NDIS_OBJECT_HEADER Header;
+	NDIS_PORT_NUMBER PortNumber;
+	NDIS_DEVICE_PNP_EVENT DevicePnPEvent;
+	PVOID InformationBuffer;
+	ULONG InformationBufferLength;
+	UCHAR NdisReserved[2 * sizeof(PVOID)];
 } NET_DEVICE_PNP_EVENT, *PNET_DEVICE_PNP_EVENT;
 #define NDIS_SIZEOF_NET_DEVICE_PNP_EVENT_REVISION_1 \
-    RTL_SIZEOF_THROUGH_FIELD(NET_DEVICE_PNP_EVENT, NdisReserved)
+	RTL_SIZEOF_THROUGH_FIELD(NET_DEVICE_PNP_EVENT, NdisReserved)
 
 /* ---------------------------------------------------------------------------------------------
  * Miniport handlers. WDK code is built with /Gz, so every callback is stdcall on x86.
@@ -660,8 +660,8 @@ typedef SET_OPTIONS *SET_OPTIONS_HANDLER;
 typedef SET_OPTIONS MINIPORT_SET_OPTIONS;
 
 typedef NDIS_STATUS NTAPI MINIPORT_INITIALIZE(NDIS_HANDLE NdisMiniportHandle,
-                                              NDIS_HANDLE MiniportDriverContext,
-                                              PNDIS_MINIPORT_INIT_PARAMETERS MiniportInitParameters);
+											  NDIS_HANDLE MiniportDriverContext,
+											  PNDIS_MINIPORT_INIT_PARAMETERS MiniportInitParameters);
 typedef MINIPORT_INITIALIZE *MINIPORT_INITIALIZE_HANDLER;
 
 typedef VOID NTAPI MINIPORT_HALT(NDIS_HANDLE MiniportAdapterContext, NDIS_HALT_ACTION HaltAction);
@@ -671,25 +671,25 @@ typedef VOID NTAPI MINIPORT_UNLOAD(PDRIVER_OBJECT DriverObject);
 typedef MINIPORT_UNLOAD *MINIPORT_DRIVER_UNLOAD;
 
 typedef NDIS_STATUS NTAPI MINIPORT_PAUSE(NDIS_HANDLE MiniportAdapterContext,
-                                         PNDIS_MINIPORT_PAUSE_PARAMETERS PauseParameters);
+										 PNDIS_MINIPORT_PAUSE_PARAMETERS PauseParameters);
 typedef MINIPORT_PAUSE *MINIPORT_PAUSE_HANDLER;
 
 typedef NDIS_STATUS NTAPI MINIPORT_RESTART(NDIS_HANDLE MiniportAdapterContext,
-                                           PNDIS_MINIPORT_RESTART_PARAMETERS RestartParameters);
+										   PNDIS_MINIPORT_RESTART_PARAMETERS RestartParameters);
 typedef MINIPORT_RESTART *MINIPORT_RESTART_HANDLER;
 
 typedef NDIS_STATUS NTAPI MINIPORT_OID_REQUEST(NDIS_HANDLE MiniportAdapterContext,
-                                               PNDIS_OID_REQUEST OidRequest);
+											   PNDIS_OID_REQUEST OidRequest);
 typedef MINIPORT_OID_REQUEST *MINIPORT_OID_REQUEST_HANDLER;
 
 typedef VOID NTAPI MINIPORT_SEND_NET_BUFFER_LISTS(NDIS_HANDLE MiniportAdapterContext,
-                                                  PNET_BUFFER_LIST NetBufferList,
-                                                  NDIS_PORT_NUMBER PortNumber, ULONG SendFlags);
+												  PNET_BUFFER_LIST NetBufferList,
+												  NDIS_PORT_NUMBER PortNumber, ULONG SendFlags);
 typedef MINIPORT_SEND_NET_BUFFER_LISTS *MINIPORT_SEND_NET_BUFFER_LISTS_HANDLER;
 
 typedef VOID NTAPI MINIPORT_RETURN_NET_BUFFER_LISTS(NDIS_HANDLE MiniportAdapterContext,
-                                                    PNET_BUFFER_LIST NetBufferLists,
-                                                    ULONG ReturnFlags);
+													PNET_BUFFER_LIST NetBufferLists,
+													ULONG ReturnFlags);
 typedef MINIPORT_RETURN_NET_BUFFER_LISTS *MINIPORT_RETURN_NET_BUFFER_LISTS_HANDLER;
 
 typedef VOID NTAPI MINIPORT_CANCEL_SEND(NDIS_HANDLE MiniportAdapterContext, PVOID CancelId);
@@ -699,42 +699,42 @@ typedef BOOLEAN NTAPI MINIPORT_CHECK_FOR_HANG(NDIS_HANDLE MiniportAdapterContext
 typedef MINIPORT_CHECK_FOR_HANG *MINIPORT_CHECK_FOR_HANG_HANDLER;
 
 typedef NDIS_STATUS NTAPI MINIPORT_RESET(NDIS_HANDLE MiniportAdapterContext,
-                                         PBOOLEAN AddressingReset);
+										 PBOOLEAN AddressingReset);
 typedef MINIPORT_RESET *MINIPORT_RESET_HANDLER;
 
 typedef VOID NTAPI MINIPORT_DEVICE_PNP_EVENT_NOTIFY(NDIS_HANDLE MiniportAdapterContext,
-                                                    PNET_DEVICE_PNP_EVENT NetDevicePnPEvent);
+													PNET_DEVICE_PNP_EVENT NetDevicePnPEvent);
 typedef MINIPORT_DEVICE_PNP_EVENT_NOTIFY *MINIPORT_DEVICE_PNP_EVENT_NOTIFY_HANDLER;
 
 typedef VOID NTAPI MINIPORT_SHUTDOWN(NDIS_HANDLE MiniportAdapterContext,
-                                     NDIS_SHUTDOWN_ACTION ShutdownAction);
+									 NDIS_SHUTDOWN_ACTION ShutdownAction);
 typedef MINIPORT_SHUTDOWN *MINIPORT_SHUTDOWN_HANDLER;
 
 typedef VOID NTAPI MINIPORT_CANCEL_OID_REQUEST(NDIS_HANDLE MiniportAdapterContext, PVOID RequestId);
 typedef MINIPORT_CANCEL_OID_REQUEST *MINIPORT_CANCEL_OID_REQUEST_HANDLER;
 
 typedef NDIS_STATUS NTAPI MINIPORT_DIRECT_OID_REQUEST(NDIS_HANDLE MiniportAdapterContext,
-                                                      PNDIS_OID_REQUEST OidRequest);
+													  PNDIS_OID_REQUEST OidRequest);
 typedef MINIPORT_DIRECT_OID_REQUEST *MINIPORT_DIRECT_OID_REQUEST_HANDLER;
 
 typedef VOID NTAPI MINIPORT_CANCEL_DIRECT_OID_REQUEST(NDIS_HANDLE MiniportAdapterContext,
-                                                      PVOID RequestId);
+													  PVOID RequestId);
 typedef MINIPORT_CANCEL_DIRECT_OID_REQUEST *MINIPORT_CANCEL_DIRECT_OID_REQUEST_HANDLER;
 
 /* Interrupt handlers */
 typedef struct _NDIS_RECEIVE_THROTTLE_PARAMETERS {
-    ULONG MaxNblsToIndicate;
-    ULONG MoreNblsPending : 1;
+	ULONG MaxNblsToIndicate;
+	ULONG MoreNblsPending : 1;
 } NDIS_RECEIVE_THROTTLE_PARAMETERS, *PNDIS_RECEIVE_THROTTLE_PARAMETERS;
 #define NDIS_INDICATE_ALL_NBLS (~0UL)
 
 typedef BOOLEAN NTAPI MINIPORT_ISR(NDIS_HANDLE MiniportInterruptContext,
-                                   PBOOLEAN QueueDefaultInterruptDpc, PULONG TargetProcessors);
+								   PBOOLEAN QueueDefaultInterruptDpc, PULONG TargetProcessors);
 typedef MINIPORT_ISR *MINIPORT_ISR_HANDLER;
 
 typedef VOID NTAPI MINIPORT_INTERRUPT_DPC(NDIS_HANDLE MiniportInterruptContext,
-                                          PVOID MiniportDpcContext,
-                                          PVOID ReceiveThrottleParameters, PVOID NdisReserved2);
+										  PVOID MiniportDpcContext,
+										  PVOID ReceiveThrottleParameters, PVOID NdisReserved2);
 typedef MINIPORT_INTERRUPT_DPC *MINIPORT_INTERRUPT_DPC_HANDLER;
 
 typedef VOID NTAPI MINIPORT_DISABLE_INTERRUPT(NDIS_HANDLE MiniportInterruptContext);
@@ -744,23 +744,23 @@ typedef VOID NTAPI MINIPORT_ENABLE_INTERRUPT(NDIS_HANDLE MiniportInterruptContex
 typedef MINIPORT_ENABLE_INTERRUPT *MINIPORT_ENABLE_INTERRUPT_HANDLER;
 
 typedef BOOLEAN NTAPI MINIPORT_MESSAGE_INTERRUPT(NDIS_HANDLE MiniportInterruptContext,
-                                                 ULONG MessageId,
-                                                 PBOOLEAN QueueDefaultInterruptDpc,
-                                                 PULONG TargetProcessors);
+												 ULONG MessageId,
+												 PBOOLEAN QueueDefaultInterruptDpc,
+												 PULONG TargetProcessors);
 typedef MINIPORT_MESSAGE_INTERRUPT *MINIPORT_MSI_ISR_HANDLER;
 
 typedef VOID NTAPI MINIPORT_MESSAGE_INTERRUPT_DPC(NDIS_HANDLE MiniportInterruptContext,
-                                                  ULONG MessageId, PVOID MiniportDpcContext,
-                                                  PVOID ReceiveThrottleParameters,
-                                                  PVOID NdisReserved2);
+												  ULONG MessageId, PVOID MiniportDpcContext,
+												  PVOID ReceiveThrottleParameters,
+												  PVOID NdisReserved2);
 typedef MINIPORT_MESSAGE_INTERRUPT_DPC *MINIPORT_MSI_INTERRUPT_DPC_HANDLER;
 
 typedef VOID NTAPI MINIPORT_DISABLE_MESSAGE_INTERRUPT(NDIS_HANDLE MiniportInterruptContext,
-                                                      ULONG MessageId);
+													  ULONG MessageId);
 typedef MINIPORT_DISABLE_MESSAGE_INTERRUPT *MINIPORT_DISABLE_MSI_INTERRUPT_HANDLER;
 
 typedef VOID NTAPI MINIPORT_ENABLE_MESSAGE_INTERRUPT(NDIS_HANDLE MiniportInterruptContext,
-                                                     ULONG MessageId);
+													 ULONG MessageId);
 typedef MINIPORT_ENABLE_MESSAGE_INTERRUPT *MINIPORT_ENABLE_MSI_INTERRUPT_HANDLER;
 
 typedef BOOLEAN NTAPI MINIPORT_SYNCHRONIZE_INTERRUPT(PVOID SynchronizeContext);
@@ -770,19 +770,19 @@ typedef MINIPORT_SYNCHRONIZE_MESSAGE_INTERRUPT *MINIPORT_SYNCHRONIZE_MSI_INTERRU
 
 /* DMA handlers */
 typedef VOID NTAPI MINIPORT_PROCESS_SG_LIST(PDEVICE_OBJECT DeviceObject, PVOID Reserved,
-                                            PSCATTER_GATHER_LIST ScatterGatherListBuffer,
-                                            PVOID Context);
+											PSCATTER_GATHER_LIST ScatterGatherListBuffer,
+											PVOID Context);
 typedef MINIPORT_PROCESS_SG_LIST *MINIPORT_PROCESS_SG_LIST_HANDLER;
 
 typedef VOID NTAPI MINIPORT_ALLOCATE_SHARED_MEM_COMPLETE(NDIS_HANDLE MiniportAdapterContext,
-                                                         PVOID VirtualAddress,
-                                                         PNDIS_PHYSICAL_ADDRESS PhysicalAddress,
-                                                         ULONG Length, PVOID Context);
+														 PVOID VirtualAddress,
+														 PNDIS_PHYSICAL_ADDRESS PhysicalAddress,
+														 ULONG Length, PVOID Context);
 typedef MINIPORT_ALLOCATE_SHARED_MEM_COMPLETE *MINIPORT_ALLOCATE_SHARED_MEM_COMPLETE_HANDLER;
 
 /* Timers, work items, NET_BUFFER MDL helpers */
 typedef VOID NTAPI NDIS_TIMER_FUNCTION(PVOID SystemSpecific1, PVOID FunctionContext,
-                                       PVOID SystemSpecific2, PVOID SystemSpecific3);
+									   PVOID SystemSpecific2, PVOID SystemSpecific3);
 typedef NDIS_TIMER_FUNCTION *PNDIS_TIMER_FUNCTION;
 
 typedef VOID NTAPI NDIS_IO_WORKITEM(PVOID WorkItemContext, NDIS_HANDLE NdisIoWorkItemHandle);
@@ -800,37 +800,37 @@ typedef NET_BUFFER_FREE_MDL *NET_BUFFER_FREE_MDL_HANDLER;
 #define NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_2 2
 
 typedef struct _NDIS_MINIPORT_DRIVER_CHARACTERISTICS {
-    NDIS_OBJECT_HEADER Header;
-    UCHAR MajorNdisVersion;
-    UCHAR MinorNdisVersion;
-    UCHAR MajorDriverVersion;
-    UCHAR MinorDriverVersion;
-    ULONG Flags;
-    SET_OPTIONS_HANDLER SetOptionsHandler;
-    MINIPORT_INITIALIZE_HANDLER InitializeHandlerEx;
-    MINIPORT_HALT_HANDLER HaltHandlerEx;
-    MINIPORT_DRIVER_UNLOAD UnloadHandler;
-    MINIPORT_PAUSE_HANDLER PauseHandler;
-    MINIPORT_RESTART_HANDLER RestartHandler;
-    MINIPORT_OID_REQUEST_HANDLER OidRequestHandler;
-    MINIPORT_SEND_NET_BUFFER_LISTS_HANDLER SendNetBufferListsHandler;
-    MINIPORT_RETURN_NET_BUFFER_LISTS_HANDLER ReturnNetBufferListsHandler;
-    MINIPORT_CANCEL_SEND_HANDLER CancelSendHandler;
-    MINIPORT_CHECK_FOR_HANG_HANDLER CheckForHangHandlerEx;
-    MINIPORT_RESET_HANDLER ResetHandlerEx;
-    MINIPORT_DEVICE_PNP_EVENT_NOTIFY_HANDLER DevicePnPEventNotifyHandler;
-    MINIPORT_SHUTDOWN_HANDLER ShutdownHandlerEx;
-    MINIPORT_CANCEL_OID_REQUEST_HANDLER CancelOidRequestHandler;
+	NDIS_OBJECT_HEADER Header;
+	UCHAR MajorNdisVersion;
+	UCHAR MinorNdisVersion;
+	UCHAR MajorDriverVersion;
+	UCHAR MinorDriverVersion;
+	ULONG Flags;
+	SET_OPTIONS_HANDLER SetOptionsHandler;
+	MINIPORT_INITIALIZE_HANDLER InitializeHandlerEx;
+	MINIPORT_HALT_HANDLER HaltHandlerEx;
+	MINIPORT_DRIVER_UNLOAD UnloadHandler;
+	MINIPORT_PAUSE_HANDLER PauseHandler;
+	MINIPORT_RESTART_HANDLER RestartHandler;
+	MINIPORT_OID_REQUEST_HANDLER OidRequestHandler;
+	MINIPORT_SEND_NET_BUFFER_LISTS_HANDLER SendNetBufferListsHandler;
+	MINIPORT_RETURN_NET_BUFFER_LISTS_HANDLER ReturnNetBufferListsHandler;
+	MINIPORT_CANCEL_SEND_HANDLER CancelSendHandler;
+	MINIPORT_CHECK_FOR_HANG_HANDLER CheckForHangHandlerEx;
+	MINIPORT_RESET_HANDLER ResetHandlerEx;
+	MINIPORT_DEVICE_PNP_EVENT_NOTIFY_HANDLER DevicePnPEventNotifyHandler;
+	MINIPORT_SHUTDOWN_HANDLER ShutdownHandlerEx;
+	MINIPORT_CANCEL_OID_REQUEST_HANDLER CancelOidRequestHandler;
 #if NDIS_SUPPORT_NDIS61
-    MINIPORT_DIRECT_OID_REQUEST_HANDLER DirectOidRequestHandler;
-    MINIPORT_CANCEL_DIRECT_OID_REQUEST_HANDLER CancelDirectOidRequestHandler;
+	MINIPORT_DIRECT_OID_REQUEST_HANDLER DirectOidRequestHandler;
+	MINIPORT_CANCEL_DIRECT_OID_REQUEST_HANDLER CancelDirectOidRequestHandler;
 #endif
 } NDIS_MINIPORT_DRIVER_CHARACTERISTICS, *PNDIS_MINIPORT_DRIVER_CHARACTERISTICS;
 #define NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1 \
-    RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_DRIVER_CHARACTERISTICS, CancelOidRequestHandler)
+	RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_DRIVER_CHARACTERISTICS, CancelOidRequestHandler)
 #if NDIS_SUPPORT_NDIS61
 #define NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_2 \
-    RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_DRIVER_CHARACTERISTICS, CancelDirectOidRequestHandler)
+	RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_DRIVER_CHARACTERISTICS, CancelDirectOidRequestHandler)
 #endif
 
 /* ---------------------------------------------------------------------------------------------
@@ -850,70 +850,70 @@ typedef struct _NDIS_MINIPORT_DRIVER_CHARACTERISTICS {
 
 #define NDIS_MINIPORT_ADD_DEVICE_REGISTRATION_ATTRIBUTES_REVISION_1 1
 typedef struct _NDIS_MINIPORT_ADD_DEVICE_REGISTRATION_ATTRIBUTES {
-    NDIS_OBJECT_HEADER Header;
-    NDIS_HANDLE MiniportAddDeviceContext;
-    ULONG Flags;
+	NDIS_OBJECT_HEADER Header;
+	NDIS_HANDLE MiniportAddDeviceContext;
+	ULONG Flags;
 } NDIS_MINIPORT_ADD_DEVICE_REGISTRATION_ATTRIBUTES,
-    *PNDIS_MINIPORT_ADD_DEVICE_REGISTRATION_ATTRIBUTES;
+	*PNDIS_MINIPORT_ADD_DEVICE_REGISTRATION_ATTRIBUTES;
 
 #define NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1 1
 #define NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_2 2
 typedef struct _NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES {
-    NDIS_OBJECT_HEADER Header;
-    NDIS_HANDLE MiniportAdapterContext;
-    ULONG AttributeFlags;
-    UINT CheckForHangTimeInSeconds;
-    NDIS_INTERFACE_TYPE InterfaceType;
+	NDIS_OBJECT_HEADER Header;
+	NDIS_HANDLE MiniportAdapterContext;
+	ULONG AttributeFlags;
+	UINT CheckForHangTimeInSeconds;
+	NDIS_INTERFACE_TYPE InterfaceType;
 } NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES, *PNDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES;
 #define NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1 \
-    RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES, InterfaceType)
+	RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES, InterfaceType)
 #define NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_2 \
-    NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1
+	NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1
 
 #define NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1 1
 #define NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_2 2
 typedef struct _NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES {
-    NDIS_OBJECT_HEADER Header;
-    ULONG Flags;
-    NDIS_MEDIUM MediaType;
-    NDIS_PHYSICAL_MEDIUM PhysicalMediumType;
-    ULONG MtuSize;
-    ULONG64 MaxXmitLinkSpeed;
-    ULONG64 XmitLinkSpeed;
-    ULONG64 MaxRcvLinkSpeed;
-    ULONG64 RcvLinkSpeed;
-    NDIS_MEDIA_CONNECT_STATE MediaConnectState;
-    NDIS_MEDIA_DUPLEX_STATE MediaDuplexState;
-    ULONG LookaheadSize;
-    PNDIS_PNP_CAPABILITIES PowerManagementCapabilities;
-    ULONG MacOptions;
-    ULONG SupportedPacketFilters;
-    ULONG MaxMulticastListSize;
-    USHORT MacAddressLength;
-    UCHAR PermanentMacAddress[NDIS_MAX_PHYS_ADDRESS_LENGTH];
-    UCHAR CurrentMacAddress[NDIS_MAX_PHYS_ADDRESS_LENGTH];
-    PNDIS_RECEIVE_SCALE_CAPABILITIES RecvScaleCapabilities;
-    NET_IF_ACCESS_TYPE AccessType;
-    NET_IF_DIRECTION_TYPE DirectionType;
-    NET_IF_CONNECTION_TYPE ConnectionType;
-    NET_IFTYPE IfType;
-    BOOLEAN IfConnectorPresent;
-    ULONG SupportedStatistics;
-    ULONG SupportedPauseFunctions;
-    ULONG DataBackFillSize;
-    ULONG ContextBackFillSize;
-    PNDIS_OID SupportedOidList;
-    ULONG SupportedOidListLength;
-    ULONG AutoNegotiationFlags;
+	NDIS_OBJECT_HEADER Header;
+	ULONG Flags;
+	NDIS_MEDIUM MediaType;
+	NDIS_PHYSICAL_MEDIUM PhysicalMediumType;
+	ULONG MtuSize;
+	ULONG64 MaxXmitLinkSpeed;
+	ULONG64 XmitLinkSpeed;
+	ULONG64 MaxRcvLinkSpeed;
+	ULONG64 RcvLinkSpeed;
+	NDIS_MEDIA_CONNECT_STATE MediaConnectState;
+	NDIS_MEDIA_DUPLEX_STATE MediaDuplexState;
+	ULONG LookaheadSize;
+	PNDIS_PNP_CAPABILITIES PowerManagementCapabilities;
+	ULONG MacOptions;
+	ULONG SupportedPacketFilters;
+	ULONG MaxMulticastListSize;
+	USHORT MacAddressLength;
+	UCHAR PermanentMacAddress[NDIS_MAX_PHYS_ADDRESS_LENGTH];
+	UCHAR CurrentMacAddress[NDIS_MAX_PHYS_ADDRESS_LENGTH];
+	PNDIS_RECEIVE_SCALE_CAPABILITIES RecvScaleCapabilities;
+	NET_IF_ACCESS_TYPE AccessType;
+	NET_IF_DIRECTION_TYPE DirectionType;
+	NET_IF_CONNECTION_TYPE ConnectionType;
+	NET_IFTYPE IfType;
+	BOOLEAN IfConnectorPresent;
+	ULONG SupportedStatistics;
+	ULONG SupportedPauseFunctions;
+	ULONG DataBackFillSize;
+	ULONG ContextBackFillSize;
+	PNDIS_OID SupportedOidList;
+	ULONG SupportedOidListLength;
+	ULONG AutoNegotiationFlags;
 #if NDIS_SUPPORT_NDIS620
-    PNDIS_PM_CAPABILITIES PowerManagementCapabilitiesEx;
+	PNDIS_PM_CAPABILITIES PowerManagementCapabilitiesEx;
 #endif
 } NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, *PNDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES;
 #define NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1 \
-    RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, AutoNegotiationFlags)
+	RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, AutoNegotiationFlags)
 #if NDIS_SUPPORT_NDIS620
 #define NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_2 \
-    RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, PowerManagementCapabilitiesEx)
+	RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, PowerManagementCapabilitiesEx)
 #endif
 
 /* AutoNegotiationFlags */
@@ -922,17 +922,35 @@ typedef struct _NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES {
 #define NDIS_LINK_STATE_DUPLEX_AUTO_NEGOTIATED 0x00000004
 #define NDIS_LINK_STATE_PAUSE_FUNCTIONS_AUTO_NEGOTIATED 0x00000008
 
+/* OID_OFFLOAD_ENCAPSULATION (absent from mingw's ntddndis.h). Enabled: NDIS_OFFLOAD_SET_*. */
+#define NDIS_OFFLOAD_ENCAPSULATION_REVISION_1 1
+typedef struct _NDIS_OFFLOAD_ENCAPSULATION {
+	NDIS_OBJECT_HEADER Header;
+	struct {
+		ULONG Enabled;
+		ULONG EncapsulationType;
+		ULONG HeaderSize;
+	} IPv4;
+	struct {
+		ULONG Enabled;
+		ULONG EncapsulationType;
+		ULONG HeaderSize;
+	} IPv6;
+} NDIS_OFFLOAD_ENCAPSULATION, *PNDIS_OFFLOAD_ENCAPSULATION;
+#define NDIS_SIZEOF_OFFLOAD_ENCAPSULATION_REVISION_1 \
+	RTL_SIZEOF_THROUGH_FIELD(NDIS_OFFLOAD_ENCAPSULATION, IPv6.HeaderSize)
+
 #define NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES_REVISION_1 1
 typedef struct _NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES {
-    NDIS_OBJECT_HEADER Header;
-    PNDIS_OFFLOAD DefaultOffloadConfiguration;
-    PNDIS_OFFLOAD HardwareOffloadCapabilities;
-    PNDIS_TCP_CONNECTION_OFFLOAD DefaultTcpConnectionOffloadConfiguration;
-    PNDIS_TCP_CONNECTION_OFFLOAD TcpConnectionOffloadHardwareCapabilities;
+	NDIS_OBJECT_HEADER Header;
+	PNDIS_OFFLOAD DefaultOffloadConfiguration;
+	PNDIS_OFFLOAD HardwareOffloadCapabilities;
+	PNDIS_TCP_CONNECTION_OFFLOAD DefaultTcpConnectionOffloadConfiguration;
+	PNDIS_TCP_CONNECTION_OFFLOAD TcpConnectionOffloadHardwareCapabilities;
 } NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES, *PNDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES;
 #define NDIS_SIZEOF_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES_REVISION_1 \
-    RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES, \
-                             TcpConnectionOffloadHardwareCapabilities)
+	RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES, \
+							 TcpConnectionOffloadHardwareCapabilities)
 
 #if NDIS_SUPPORT_NDIS620
 struct _NDIS_HD_SPLIT_ATTRIBUTES;
@@ -941,39 +959,39 @@ struct _NDIS_QOS_CAPABILITIES;
 #define NDIS_MINIPORT_ADAPTER_HARDWARE_ASSIST_ATTRIBUTES_REVISION_1 1
 #define NDIS_MINIPORT_ADAPTER_HARDWARE_ASSIST_ATTRIBUTES_REVISION_2 2
 typedef struct _NDIS_MINIPORT_ADAPTER_HARDWARE_ASSIST_ATTRIBUTES {
-    NDIS_OBJECT_HEADER Header;
-    struct _NDIS_HD_SPLIT_ATTRIBUTES *HDSplitAttributes;
-    PNDIS_RECEIVE_FILTER_CAPABILITIES HardwareReceiveFilterCapabilities;
-    PNDIS_RECEIVE_FILTER_CAPABILITIES CurrentReceiveFilterCapabilities;
-    PNDIS_NIC_SWITCH_CAPABILITIES HardwareNicSwitchCapabilities;
-    PNDIS_NIC_SWITCH_CAPABILITIES CurrentNicSwitchCapabilities;
+	NDIS_OBJECT_HEADER Header;
+	struct _NDIS_HD_SPLIT_ATTRIBUTES *HDSplitAttributes;
+	PNDIS_RECEIVE_FILTER_CAPABILITIES HardwareReceiveFilterCapabilities;
+	PNDIS_RECEIVE_FILTER_CAPABILITIES CurrentReceiveFilterCapabilities;
+	PNDIS_NIC_SWITCH_CAPABILITIES HardwareNicSwitchCapabilities;
+	PNDIS_NIC_SWITCH_CAPABILITIES CurrentNicSwitchCapabilities;
 #if NDIS_SUPPORT_NDIS630
-    struct _NDIS_SRIOV_CAPABILITIES *HardwareSriovCapabilities;
-    struct _NDIS_SRIOV_CAPABILITIES *CurrentSriovCapabilities;
-    struct _NDIS_QOS_CAPABILITIES *HardwareQosCapabilities;
-    struct _NDIS_QOS_CAPABILITIES *CurrentQosCapabilities;
+	struct _NDIS_SRIOV_CAPABILITIES *HardwareSriovCapabilities;
+	struct _NDIS_SRIOV_CAPABILITIES *CurrentSriovCapabilities;
+	struct _NDIS_QOS_CAPABILITIES *HardwareQosCapabilities;
+	struct _NDIS_QOS_CAPABILITIES *CurrentQosCapabilities;
 #endif
 } NDIS_MINIPORT_ADAPTER_HARDWARE_ASSIST_ATTRIBUTES,
-    *PNDIS_MINIPORT_ADAPTER_HARDWARE_ASSIST_ATTRIBUTES;
+	*PNDIS_MINIPORT_ADAPTER_HARDWARE_ASSIST_ATTRIBUTES;
 #define NDIS_SIZEOF_MINIPORT_ADAPTER_HARDWARE_ASSIST_ATTRIBUTES_REVISION_1 \
-    RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_ADAPTER_HARDWARE_ASSIST_ATTRIBUTES, \
-                             CurrentNicSwitchCapabilities)
+	RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_ADAPTER_HARDWARE_ASSIST_ATTRIBUTES, \
+							 CurrentNicSwitchCapabilities)
 #if NDIS_SUPPORT_NDIS630
 #define NDIS_SIZEOF_MINIPORT_ADAPTER_HARDWARE_ASSIST_ATTRIBUTES_REVISION_2 \
-    RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_ADAPTER_HARDWARE_ASSIST_ATTRIBUTES, \
-                             CurrentQosCapabilities)
+	RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_ADAPTER_HARDWARE_ASSIST_ATTRIBUTES, \
+							 CurrentQosCapabilities)
 #endif
 #endif /* NDIS_SUPPORT_NDIS620 */
 
 /* NDIS identifies the member by Header.Type; the union only gives callers one pointer type. */
 typedef union _NDIS_MINIPORT_ADAPTER_ATTRIBUTES {
-    NDIS_OBJECT_HEADER Header;
-    NDIS_MINIPORT_ADD_DEVICE_REGISTRATION_ATTRIBUTES AddDeviceRegistrationAttributes;
-    NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES RegistrationAttributes;
-    NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES GeneralAttributes;
-    NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES OffloadAttributes;
+	NDIS_OBJECT_HEADER Header;
+	NDIS_MINIPORT_ADD_DEVICE_REGISTRATION_ATTRIBUTES AddDeviceRegistrationAttributes;
+	NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES RegistrationAttributes;
+	NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES GeneralAttributes;
+	NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES OffloadAttributes;
 #if NDIS_SUPPORT_NDIS620
-    NDIS_MINIPORT_ADAPTER_HARDWARE_ASSIST_ATTRIBUTES HardwareAssistAttributes;
+	NDIS_MINIPORT_ADAPTER_HARDWARE_ASSIST_ATTRIBUTES HardwareAssistAttributes;
 #endif
 } NDIS_MINIPORT_ADAPTER_ATTRIBUTES, *PNDIS_MINIPORT_ADAPTER_ATTRIBUTES;
 
@@ -981,45 +999,45 @@ typedef union _NDIS_MINIPORT_ADAPTER_ATTRIBUTES {
  * Interrupts and MSI-X
  * ------------------------------------------------------------------------------------------- */
 typedef enum _NDIS_INTERRUPT_TYPE {
-    NDIS_CONNECT_LINE_BASED = 1,
-    NDIS_CONNECT_MESSAGE_BASED
+	NDIS_CONNECT_LINE_BASED = 1,
+	NDIS_CONNECT_MESSAGE_BASED
 } NDIS_INTERRUPT_TYPE, *PNDIS_INTERRUPT_TYPE;
 
 #define NDIS_MINIPORT_INTERRUPT_REVISION_1 1
 typedef struct _NDIS_MINIPORT_INTERRUPT_CHARACTERISTICS {
-    NDIS_OBJECT_HEADER Header;
-    MINIPORT_ISR_HANDLER InterruptHandler;
-    MINIPORT_INTERRUPT_DPC_HANDLER InterruptDpcHandler;
-    MINIPORT_DISABLE_INTERRUPT_HANDLER DisableInterruptHandler;
-    MINIPORT_ENABLE_INTERRUPT_HANDLER EnableInterruptHandler;
-    BOOLEAN MsiSupported;
-    BOOLEAN MsiSyncWithAllMessages;
-    MINIPORT_MSI_ISR_HANDLER MessageInterruptHandler;
-    MINIPORT_MSI_INTERRUPT_DPC_HANDLER MessageInterruptDpcHandler;
-    MINIPORT_DISABLE_MSI_INTERRUPT_HANDLER DisableMessageInterruptHandler;
-    MINIPORT_ENABLE_MSI_INTERRUPT_HANDLER EnableMessageInterruptHandler;
-    NDIS_INTERRUPT_TYPE InterruptType;
-    PIO_INTERRUPT_MESSAGE_INFO MessageInfoTable;
+	NDIS_OBJECT_HEADER Header;
+	MINIPORT_ISR_HANDLER InterruptHandler;
+	MINIPORT_INTERRUPT_DPC_HANDLER InterruptDpcHandler;
+	MINIPORT_DISABLE_INTERRUPT_HANDLER DisableInterruptHandler;
+	MINIPORT_ENABLE_INTERRUPT_HANDLER EnableInterruptHandler;
+	BOOLEAN MsiSupported;
+	BOOLEAN MsiSyncWithAllMessages;
+	MINIPORT_MSI_ISR_HANDLER MessageInterruptHandler;
+	MINIPORT_MSI_INTERRUPT_DPC_HANDLER MessageInterruptDpcHandler;
+	MINIPORT_DISABLE_MSI_INTERRUPT_HANDLER DisableMessageInterruptHandler;
+	MINIPORT_ENABLE_MSI_INTERRUPT_HANDLER EnableMessageInterruptHandler;
+	NDIS_INTERRUPT_TYPE InterruptType;
+	PIO_INTERRUPT_MESSAGE_INFO MessageInfoTable;
 } NDIS_MINIPORT_INTERRUPT_CHARACTERISTICS, *PNDIS_MINIPORT_INTERRUPT_CHARACTERISTICS;
 #define NDIS_SIZEOF_MINIPORT_INTERRUPT_CHARACTERISTICS_REVISION_1 \
-    RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_INTERRUPT_CHARACTERISTICS, MessageInfoTable)
+	RTL_SIZEOF_THROUGH_FIELD(NDIS_MINIPORT_INTERRUPT_CHARACTERISTICS, MessageInfoTable)
 
 typedef enum _NDIS_MSIX_TABLE_CONFIG {
-    NdisMSIXTableConfigSetTableEntry,
-    NdisMSIXTableConfigMaskTableEntry,
-    NdisMSIXTableConfigUnmaskTableEntry,
-    NdisMSIXTableConfigMax
+	NdisMSIXTableConfigSetTableEntry,
+	NdisMSIXTableConfigMaskTableEntry,
+	NdisMSIXTableConfigUnmaskTableEntry,
+	NdisMSIXTableConfigMax
 } NDIS_MSIX_TABLE_OPERATION, *PNDIS_MSIX_TABLE_OPERATION;
 
 #define NDIS_MSIX_CONFIG_PARAMETERS_REVISION_1 1
 typedef struct _NDIS_MSIX_CONFIG_PARAMETERS {
-    NDIS_OBJECT_HEADER Header;
-    NDIS_MSIX_TABLE_OPERATION ConfigOperation;
-    ULONG TableEntry;
-    ULONG MessageNumber;
+	NDIS_OBJECT_HEADER Header;
+	NDIS_MSIX_TABLE_OPERATION ConfigOperation;
+	ULONG TableEntry;
+	ULONG MessageNumber;
 } NDIS_MSIX_CONFIG_PARAMETERS, *PNDIS_MSIX_CONFIG_PARAMETERS;
 #define NDIS_SIZEOF_MSIX_CONFIG_PARAMETERS_REVISION_1 \
-    RTL_SIZEOF_THROUGH_FIELD(NDIS_MSIX_CONFIG_PARAMETERS, MessageNumber)
+	RTL_SIZEOF_THROUGH_FIELD(NDIS_MSIX_CONFIG_PARAMETERS, MessageNumber)
 
 /* ---------------------------------------------------------------------------------------------
  * Scatter/gather DMA and shared memory
@@ -1028,51 +1046,51 @@ typedef struct _NDIS_MSIX_CONFIG_PARAMETERS {
 #define NDIS_SG_DMA_64_BIT_ADDRESS 0x00000001
 
 typedef struct _NDIS_SG_DMA_DESCRIPTION {
-    NDIS_OBJECT_HEADER Header;
-    ULONG Flags;
-    ULONG MaximumPhysicalMapping;
-    MINIPORT_PROCESS_SG_LIST_HANDLER ProcessSGListHandler;
-    MINIPORT_ALLOCATE_SHARED_MEM_COMPLETE_HANDLER SharedMemAllocateCompleteHandler;
-    ULONG ScatterGatherListSize;
+	NDIS_OBJECT_HEADER Header;
+	ULONG Flags;
+	ULONG MaximumPhysicalMapping;
+	MINIPORT_PROCESS_SG_LIST_HANDLER ProcessSGListHandler;
+	MINIPORT_ALLOCATE_SHARED_MEM_COMPLETE_HANDLER SharedMemAllocateCompleteHandler;
+	ULONG ScatterGatherListSize;
 } NDIS_SG_DMA_DESCRIPTION, *PNDIS_SG_DMA_DESCRIPTION;
 #define NDIS_SIZEOF_SG_DMA_DESCRIPTION_REVISION_1 \
-    RTL_SIZEOF_THROUGH_FIELD(NDIS_SG_DMA_DESCRIPTION, ScatterGatherListSize)
+	RTL_SIZEOF_THROUGH_FIELD(NDIS_SG_DMA_DESCRIPTION, ScatterGatherListSize)
 
 #define NDIS_ALLOCATE_NET_BUFFER_SG_LIST_USE_SHARED_MEMORY 0x00000001 /* Flags argument, unused */
 
 #if NDIS_SUPPORT_NDIS620
 typedef enum _NDIS_SHARED_MEMORY_USAGE {
-    NdisSharedMemoryUsageUndefined,
-    NdisSharedMemoryUsageXmit,
-    NdisSharedMemoryUsageXmitHeader,
-    NdisSharedMemoryUsageXmitData,
-    NdisSharedMemoryUsageReceive,
-    NdisSharedMemoryUsageReceiveLookahead,
-    NdisSharedMemoryUsageReceivePostLookahead,
-    NdisSharedMemoryUsageReceiveHeader,
-    NdisSharedMemoryUsageReceiveData,
-    NdisSharedMemoryUsageOther,
-    NdisSharedMemoryUsageMax
+	NdisSharedMemoryUsageUndefined,
+	NdisSharedMemoryUsageXmit,
+	NdisSharedMemoryUsageXmitHeader,
+	NdisSharedMemoryUsageXmitData,
+	NdisSharedMemoryUsageReceive,
+	NdisSharedMemoryUsageReceiveLookahead,
+	NdisSharedMemoryUsageReceivePostLookahead,
+	NdisSharedMemoryUsageReceiveHeader,
+	NdisSharedMemoryUsageReceiveData,
+	NdisSharedMemoryUsageOther,
+	NdisSharedMemoryUsageMax
 } NDIS_SHARED_MEMORY_USAGE, *PNDIS_SHARED_MEMORY_USAGE;
 
 #define NDIS_SHARED_MEMORY_PARAMETERS_REVISION_1 1
 typedef struct _NDIS_SHARED_MEMORY_PARAMETERS {
-    NDIS_OBJECT_HEADER Header;
-    ULONG Flags;
-    ULONG QueueId; /* NDIS_RECEIVE_QUEUE_ID */
-    NDIS_HANDLE SharedMemoryHandle;
-    NDIS_NODE_NUMBER PreferredNode;
-    NDIS_SHARED_MEMORY_USAGE Usage;
-    ULONG Length;
-    PVOID VirtualAddress;
-    ULONG SGListBufferLength;
-    PSCATTER_GATHER_LIST SGListBuffer;
+	NDIS_OBJECT_HEADER Header;
+	ULONG Flags;
+	ULONG QueueId; /* NDIS_RECEIVE_QUEUE_ID */
+	NDIS_HANDLE SharedMemoryHandle;
+	NDIS_NODE_NUMBER PreferredNode;
+	NDIS_SHARED_MEMORY_USAGE Usage;
+	ULONG Length;
+	PVOID VirtualAddress;
+	ULONG SGListBufferLength;
+	PSCATTER_GATHER_LIST SGListBuffer;
 #if NDIS_SUPPORT_NDIS630
-    ULONG VPortId; /* NDIS_NIC_SWITCH_VPORT_ID */
+	ULONG VPortId; /* NDIS_NIC_SWITCH_VPORT_ID */
 #endif
 } NDIS_SHARED_MEMORY_PARAMETERS, *PNDIS_SHARED_MEMORY_PARAMETERS;
 #define NDIS_SIZEOF_SHARED_MEMORY_PARAMETERS_REVISION_1 \
-    RTL_SIZEOF_THROUGH_FIELD(NDIS_SHARED_MEMORY_PARAMETERS, SGListBuffer)
+	RTL_SIZEOF_THROUGH_FIELD(NDIS_SHARED_MEMORY_PARAMETERS, SGListBuffer)
 #endif
 
 /* ---------------------------------------------------------------------------------------------
@@ -1083,8 +1101,8 @@ typedef struct _NDIS_SHARED_MEMORY_PARAMETERS {
  * their layout is checked below. */
 /* Entries follow the header at RssProcessorArrayOffset; NDIS reports their stride separately. */
 #define NDIS_RSS_PROCESSOR_INFO_ENTRY(info, i)                                                     \
-    ((PNDIS_RSS_PROCESSOR)((PUCHAR)(info) + (info)->RssProcessorArrayOffset +                     \
-                           (SIZE_T)(i) * (info)->RssProcessorEntrySize))
+	((PNDIS_RSS_PROCESSOR)((PUCHAR)(info) + (info)->RssProcessorArrayOffset +                     \
+						   (SIZE_T)(i) * (info)->RssProcessorEntrySize))
 
 struct _NDIS_SYSTEM_PROCESSOR_INFO_EX;
 #endif /* NDIS_SUPPORT_NDIS620 */
@@ -1096,33 +1114,33 @@ struct _NDIS_SYSTEM_PROCESSOR_INFO_EX;
 #define NDIS_CONFIG_FLAG_FILTER_INSTANCE_CONFIGURATION 0x00000001
 
 typedef struct _NDIS_CONFIGURATION_OBJECT {
-    NDIS_OBJECT_HEADER Header;
-    NDIS_HANDLE NdisHandle;
-    ULONG Flags;
+	NDIS_OBJECT_HEADER Header;
+	NDIS_HANDLE NdisHandle;
+	ULONG Flags;
 } NDIS_CONFIGURATION_OBJECT, *PNDIS_CONFIGURATION_OBJECT;
 #define NDIS_SIZEOF_CONFIGURATION_OBJECT_REVISION_1 \
-    RTL_SIZEOF_THROUGH_FIELD(NDIS_CONFIGURATION_OBJECT, Flags)
+	RTL_SIZEOF_THROUGH_FIELD(NDIS_CONFIGURATION_OBJECT, Flags)
 
 typedef enum _NDIS_PARAMETER_TYPE {
-    NdisParameterInteger,
-    NdisParameterHexInteger,
-    NdisParameterString,
-    NdisParameterMultiString,
-    NdisParameterBinary
+	NdisParameterInteger,
+	NdisParameterHexInteger,
+	NdisParameterString,
+	NdisParameterMultiString,
+	NdisParameterBinary
 } NDIS_PARAMETER_TYPE, *PNDIS_PARAMETER_TYPE;
 
 typedef struct _BINARY_DATA {
-    USHORT Length;
-    PVOID Buffer;
+	USHORT Length;
+	PVOID Buffer;
 } BINARY_DATA;
 
 typedef struct _NDIS_CONFIGURATION_PARAMETER {
-    NDIS_PARAMETER_TYPE ParameterType;
-    union {
-        ULONG IntegerData;
-        NDIS_STRING StringData;
-        BINARY_DATA BinaryData;
-    } ParameterData;
+	NDIS_PARAMETER_TYPE ParameterType;
+	union {
+		ULONG IntegerData;
+		NDIS_STRING StringData;
+		BINARY_DATA BinaryData;
+	} ParameterData;
 } NDIS_CONFIGURATION_PARAMETER, *PNDIS_CONFIGURATION_PARAMETER;
 
 /* ---------------------------------------------------------------------------------------------
@@ -1130,13 +1148,13 @@ typedef struct _NDIS_CONFIGURATION_PARAMETER {
  * ------------------------------------------------------------------------------------------- */
 #define NDIS_TIMER_CHARACTERISTICS_REVISION_1 1
 typedef struct _NDIS_TIMER_CHARACTERISTICS {
-    NDIS_OBJECT_HEADER Header;
-    ULONG AllocationTag;
-    PNDIS_TIMER_FUNCTION TimerFunction;
-    PVOID FunctionContext;
+	NDIS_OBJECT_HEADER Header;
+	ULONG AllocationTag;
+	PNDIS_TIMER_FUNCTION TimerFunction;
+	PVOID FunctionContext;
 } NDIS_TIMER_CHARACTERISTICS, *PNDIS_TIMER_CHARACTERISTICS;
 #define NDIS_SIZEOF_TIMER_CHARACTERISTICS_REVISION_1 \
-    RTL_SIZEOF_THROUGH_FIELD(NDIS_TIMER_CHARACTERISTICS, FunctionContext)
+	RTL_SIZEOF_THROUGH_FIELD(NDIS_TIMER_CHARACTERISTICS, FunctionContext)
 
 /* ---------------------------------------------------------------------------------------------
  * Send / receive / return flags
@@ -1188,142 +1206,142 @@ typedef struct _NDIS_TIMER_CHARACTERISTICS {
  * ------------------------------------------------------------------------------------------- */
 /* Registration and attributes */
 NDIS_API NDIS_STATUS NTAPI NdisMRegisterMiniportDriver(
-    PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath, NDIS_HANDLE MiniportDriverContext,
-    PNDIS_MINIPORT_DRIVER_CHARACTERISTICS MiniportDriverCharacteristics,
-    PNDIS_HANDLE NdisMiniportDriverHandle);
+	PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath, NDIS_HANDLE MiniportDriverContext,
+	PNDIS_MINIPORT_DRIVER_CHARACTERISTICS MiniportDriverCharacteristics,
+	PNDIS_HANDLE NdisMiniportDriverHandle);
 NDIS_API VOID NTAPI NdisMDeregisterMiniportDriver(NDIS_HANDLE NdisMiniportDriverHandle);
 NDIS_API NDIS_STATUS NTAPI NdisMSetMiniportAttributes(
-    NDIS_HANDLE NdisMiniportHandle, PNDIS_MINIPORT_ADAPTER_ATTRIBUTES MiniportAttributes);
+	NDIS_HANDLE NdisMiniportHandle, PNDIS_MINIPORT_ADAPTER_ATTRIBUTES MiniportAttributes);
 NDIS_API VOID NTAPI NdisMGetDeviceProperty(NDIS_HANDLE MiniportAdapterHandle,
-                                           PDEVICE_OBJECT *PhysicalDeviceObject,
-                                           PDEVICE_OBJECT *FunctionalDeviceObject,
-                                           PDEVICE_OBJECT *NextDeviceObject,
-                                           PCM_RESOURCE_LIST *AllocatedResources,
-                                           PCM_RESOURCE_LIST *AllocatedResourcesTranslated);
+										   PDEVICE_OBJECT *PhysicalDeviceObject,
+										   PDEVICE_OBJECT *FunctionalDeviceObject,
+										   PDEVICE_OBJECT *NextDeviceObject,
+										   PCM_RESOURCE_LIST *AllocatedResources,
+										   PCM_RESOURCE_LIST *AllocatedResourcesTranslated);
 
 /* Life cycle completions */
 NDIS_API VOID NTAPI NdisMPauseComplete(NDIS_HANDLE MiniportAdapterHandle);
 NDIS_API VOID NTAPI NdisMRestartComplete(NDIS_HANDLE MiniportAdapterHandle, NDIS_STATUS Status);
 NDIS_API VOID NTAPI NdisMResetComplete(NDIS_HANDLE MiniportAdapterHandle, NDIS_STATUS Status,
-                                       BOOLEAN AddressingReset);
+									   BOOLEAN AddressingReset);
 NDIS_API VOID NTAPI NdisMOidRequestComplete(NDIS_HANDLE MiniportAdapterHandle,
-                                            PNDIS_OID_REQUEST OidRequest, NDIS_STATUS Status);
+											PNDIS_OID_REQUEST OidRequest, NDIS_STATUS Status);
 NDIS_API VOID NTAPI NdisMIndicateStatusEx(NDIS_HANDLE MiniportAdapterHandle,
-                                          PNDIS_STATUS_INDICATION StatusIndication);
+										  PNDIS_STATUS_INDICATION StatusIndication);
 
 /* Data path */
 NDIS_API VOID NTAPI NdisMIndicateReceiveNetBufferLists(NDIS_HANDLE MiniportAdapterHandle,
-                                                       PNET_BUFFER_LIST NetBufferLists,
-                                                       NDIS_PORT_NUMBER PortNumber,
-                                                       ULONG NumberOfNetBufferLists,
-                                                       ULONG ReceiveFlags);
+													   PNET_BUFFER_LIST NetBufferLists,
+													   NDIS_PORT_NUMBER PortNumber,
+													   ULONG NumberOfNetBufferLists,
+													   ULONG ReceiveFlags);
 NDIS_API VOID NTAPI NdisMSendNetBufferListsComplete(NDIS_HANDLE MiniportAdapterHandle,
-                                                    PNET_BUFFER_LIST NetBufferLists,
-                                                    ULONG SendCompleteFlags);
+													PNET_BUFFER_LIST NetBufferLists,
+													ULONG SendCompleteFlags);
 NDIS_API NDIS_HANDLE NTAPI NdisAllocateNetBufferListPool(
-    NDIS_HANDLE NdisHandle, PNET_BUFFER_LIST_POOL_PARAMETERS Parameters);
+	NDIS_HANDLE NdisHandle, PNET_BUFFER_LIST_POOL_PARAMETERS Parameters);
 NDIS_API VOID NTAPI NdisFreeNetBufferListPool(NDIS_HANDLE PoolHandle);
 NDIS_API PNET_BUFFER_LIST NTAPI NdisAllocateNetBufferList(NDIS_HANDLE PoolHandle,
-                                                          USHORT ContextSize,
-                                                          USHORT ContextBackFill);
+														  USHORT ContextSize,
+														  USHORT ContextBackFill);
 NDIS_API PNET_BUFFER_LIST NTAPI NdisAllocateNetBufferAndNetBufferList(
-    NDIS_HANDLE PoolHandle, USHORT ContextSize, USHORT ContextBackFill, PMDL MdlChain,
-    ULONG DataOffset, SIZE_T DataLength);
+	NDIS_HANDLE PoolHandle, USHORT ContextSize, USHORT ContextBackFill, PMDL MdlChain,
+	ULONG DataOffset, SIZE_T DataLength);
 NDIS_API VOID NTAPI NdisFreeNetBufferList(PNET_BUFFER_LIST NetBufferList);
 NDIS_API NDIS_HANDLE NTAPI NdisAllocateNetBufferPool(NDIS_HANDLE NdisHandle,
-                                                     PNET_BUFFER_POOL_PARAMETERS Parameters);
+													 PNET_BUFFER_POOL_PARAMETERS Parameters);
 NDIS_API VOID NTAPI NdisFreeNetBufferPool(NDIS_HANDLE PoolHandle);
 NDIS_API PNET_BUFFER NTAPI NdisAllocateNetBuffer(NDIS_HANDLE PoolHandle, PMDL MdlChain,
-                                                 ULONG DataOffset, SIZE_T DataLength);
+												 ULONG DataOffset, SIZE_T DataLength);
 NDIS_API VOID NTAPI NdisFreeNetBuffer(PNET_BUFFER NetBuffer);
 NDIS_API PVOID NTAPI NdisGetDataBuffer(PNET_BUFFER NetBuffer, ULONG BytesNeeded, PVOID Storage,
-                                       UINT AlignMultiple, UINT AlignOffset);
+									   UINT AlignMultiple, UINT AlignOffset);
 NDIS_API NDIS_STATUS NTAPI NdisRetreatNetBufferDataStart(
-    PNET_BUFFER NetBuffer, ULONG DataOffsetDelta, ULONG DataBackFill,
-    NET_BUFFER_ALLOCATE_MDL_HANDLER AllocateMdlHandler);
+	PNET_BUFFER NetBuffer, ULONG DataOffsetDelta, ULONG DataBackFill,
+	NET_BUFFER_ALLOCATE_MDL_HANDLER AllocateMdlHandler);
 NDIS_API VOID NTAPI NdisAdvanceNetBufferDataStart(PNET_BUFFER NetBuffer, ULONG DataOffsetDelta,
-                                                  BOOLEAN FreeMdl,
-                                                  NET_BUFFER_FREE_MDL_HANDLER FreeMdlHandler);
+												  BOOLEAN FreeMdl,
+												  NET_BUFFER_FREE_MDL_HANDLER FreeMdlHandler);
 NDIS_API ULONG NTAPI NdisQueryNetBufferPhysicalCount(PNET_BUFFER NetBuffer);
 
 /* Scatter/gather DMA and shared memory */
 NDIS_API NDIS_STATUS NTAPI NdisMRegisterScatterGatherDma(NDIS_HANDLE MiniportAdapterHandle,
-                                                         PNDIS_SG_DMA_DESCRIPTION DmaDescription,
-                                                         PNDIS_HANDLE NdisMiniportDmaHandle);
+														 PNDIS_SG_DMA_DESCRIPTION DmaDescription,
+														 PNDIS_HANDLE NdisMiniportDmaHandle);
 NDIS_API VOID NTAPI NdisMDeregisterScatterGatherDma(NDIS_HANDLE NdisMiniportDmaHandle);
 NDIS_API NDIS_STATUS NTAPI NdisMAllocateNetBufferSGList(NDIS_HANDLE NdisMiniportDmaHandle,
-                                                        PNET_BUFFER NetBuffer, PVOID Context,
-                                                        ULONG Flags,
-                                                        PVOID ScatterGatherListBuffer,
-                                                        ULONG ScatterGatherListBufferSize);
+														PNET_BUFFER NetBuffer, PVOID Context,
+														ULONG Flags,
+														PVOID ScatterGatherListBuffer,
+														ULONG ScatterGatherListBufferSize);
 NDIS_API VOID NTAPI NdisMFreeNetBufferSGList(NDIS_HANDLE NdisMiniportDmaHandle,
-                                             PSCATTER_GATHER_LIST ScatterGatherListBuffer,
-                                             PNET_BUFFER NetBuffer);
+											 PSCATTER_GATHER_LIST ScatterGatherListBuffer,
+											 PNET_BUFFER NetBuffer);
 NDIS_API VOID NTAPI NdisMAllocateSharedMemory(NDIS_HANDLE MiniportAdapterHandle, ULONG Length,
-                                              BOOLEAN Cached, PVOID *VirtualAddress,
-                                              PNDIS_PHYSICAL_ADDRESS PhysicalAddress);
+											  BOOLEAN Cached, PVOID *VirtualAddress,
+											  PNDIS_PHYSICAL_ADDRESS PhysicalAddress);
 NDIS_API VOID NTAPI NdisMFreeSharedMemory(NDIS_HANDLE MiniportAdapterHandle, ULONG Length,
-                                          BOOLEAN Cached, PVOID VirtualAddress,
-                                          NDIS_PHYSICAL_ADDRESS PhysicalAddress);
+										  BOOLEAN Cached, PVOID VirtualAddress,
+										  NDIS_PHYSICAL_ADDRESS PhysicalAddress);
 NDIS_API ULONG NTAPI NdisGetSharedDataAlignment(VOID);
 
 /* Hardware resources and bus access */
 NDIS_API NDIS_STATUS NTAPI NdisMMapIoSpace(PVOID *VirtualAddress,
-                                           NDIS_HANDLE MiniportAdapterHandle,
-                                           NDIS_PHYSICAL_ADDRESS PhysicalAddress, UINT Length);
+										   NDIS_HANDLE MiniportAdapterHandle,
+										   NDIS_PHYSICAL_ADDRESS PhysicalAddress, UINT Length);
 NDIS_API VOID NTAPI NdisMUnmapIoSpace(NDIS_HANDLE MiniportAdapterHandle, PVOID VirtualAddress,
-                                      UINT Length);
+									  UINT Length);
 NDIS_API NDIS_STATUS NTAPI NdisMRegisterIoPortRange(PVOID *PortOffset,
-                                                    NDIS_HANDLE MiniportAdapterHandle,
-                                                    UINT InitialPort, UINT NumberOfPorts);
+													NDIS_HANDLE MiniportAdapterHandle,
+													UINT InitialPort, UINT NumberOfPorts);
 NDIS_API VOID NTAPI NdisMDeregisterIoPortRange(NDIS_HANDLE MiniportAdapterHandle,
-                                               UINT InitialPort, UINT NumberOfPorts,
-                                               PVOID PortOffset);
+											   UINT InitialPort, UINT NumberOfPorts,
+											   PVOID PortOffset);
 NDIS_API ULONG NTAPI NdisMGetBusData(NDIS_HANDLE NdisMiniportHandle, ULONG WhichSpace,
-                                     ULONG Offset, PVOID Buffer, ULONG Length);
+									 ULONG Offset, PVOID Buffer, ULONG Length);
 NDIS_API ULONG NTAPI NdisMSetBusData(NDIS_HANDLE NdisMiniportHandle, ULONG WhichSpace,
-                                     ULONG Offset, PVOID Buffer, ULONG Length);
+									 ULONG Offset, PVOID Buffer, ULONG Length);
 
 /* Interrupts */
 NDIS_API NDIS_STATUS NTAPI NdisMRegisterInterruptEx(
-    NDIS_HANDLE MiniportAdapterHandle, NDIS_HANDLE MiniportInterruptContext,
-    PNDIS_MINIPORT_INTERRUPT_CHARACTERISTICS MiniportInterruptCharacteristics,
-    PNDIS_HANDLE NdisInterruptHandle);
+	NDIS_HANDLE MiniportAdapterHandle, NDIS_HANDLE MiniportInterruptContext,
+	PNDIS_MINIPORT_INTERRUPT_CHARACTERISTICS MiniportInterruptCharacteristics,
+	PNDIS_HANDLE NdisInterruptHandle);
 NDIS_API VOID NTAPI NdisMDeregisterInterruptEx(NDIS_HANDLE NdisInterruptHandle);
 NDIS_API BOOLEAN NTAPI NdisMSynchronizeWithInterruptEx(
-    NDIS_HANDLE NdisInterruptHandle, ULONG MessageId,
-    MINIPORT_SYNCHRONIZE_INTERRUPT_HANDLER SynchronizeFunction, PVOID SynchronizeContext);
+	NDIS_HANDLE NdisInterruptHandle, ULONG MessageId,
+	MINIPORT_SYNCHRONIZE_INTERRUPT_HANDLER SynchronizeFunction, PVOID SynchronizeContext);
 NDIS_API NDIS_STATUS NTAPI NdisMConfigMSIXTableEntry(
-    NDIS_HANDLE NdisMiniportHandle, PNDIS_MSIX_CONFIG_PARAMETERS MSIXConfigParameters);
+	NDIS_HANDLE NdisMiniportHandle, PNDIS_MSIX_CONFIG_PARAMETERS MSIXConfigParameters);
 #if NDIS_SUPPORT_NDIS620
 NDIS_API KAFFINITY NTAPI NdisMQueueDpcEx(NDIS_HANDLE NdisInterruptHandle, ULONG MessageId,
-                                           PGROUP_AFFINITY TargetProcessors,
-                                           PVOID MiniportDpcContext);
+										   PGROUP_AFFINITY TargetProcessors,
+										   PVOID MiniportDpcContext);
 NDIS_API NDIS_STATUS NTAPI NdisGetRssProcessorInformation(NDIS_HANDLE NdisHandle,
-                                                          PNDIS_RSS_PROCESSOR_INFO RssProcessorInfo,
-                                                          PSIZE_T Size);
+														  PNDIS_RSS_PROCESSOR_INFO RssProcessorInfo,
+														  PSIZE_T Size);
 NDIS_API NDIS_STATUS NTAPI NdisGetProcessorInformationEx(
-    NDIS_HANDLE NdisHandle, struct _NDIS_SYSTEM_PROCESSOR_INFO_EX *SystemProcessorInfo,
-    PSIZE_T Size);
+	NDIS_HANDLE NdisHandle, struct _NDIS_SYSTEM_PROCESSOR_INFO_EX *SystemProcessorInfo,
+	PSIZE_T Size);
 #endif
 
 /* Configuration */
 NDIS_API NDIS_STATUS NTAPI NdisOpenConfigurationEx(PNDIS_CONFIGURATION_OBJECT ConfigObject,
-                                                   PNDIS_HANDLE ConfigurationHandle);
+												   PNDIS_HANDLE ConfigurationHandle);
 NDIS_API VOID NTAPI NdisCloseConfiguration(NDIS_HANDLE ConfigurationHandle);
 NDIS_API VOID NTAPI NdisReadConfiguration(PNDIS_STATUS Status,
-                                          PNDIS_CONFIGURATION_PARAMETER *ParameterValue,
-                                          NDIS_HANDLE ConfigurationHandle, PNDIS_STRING Keyword,
-                                          NDIS_PARAMETER_TYPE ParameterType);
+										  PNDIS_CONFIGURATION_PARAMETER *ParameterValue,
+										  NDIS_HANDLE ConfigurationHandle, PNDIS_STRING Keyword,
+										  NDIS_PARAMETER_TYPE ParameterType);
 NDIS_API VOID NTAPI NdisReadNetworkAddress(PNDIS_STATUS Status, PVOID *NetworkAddress,
-                                           PUINT NetworkAddressLength,
-                                           NDIS_HANDLE ConfigurationHandle);
+										   PUINT NetworkAddressLength,
+										   NDIS_HANDLE ConfigurationHandle);
 
 /* Memory */
 NDIS_API PVOID NTAPI NdisAllocateMemoryWithTagPriority(NDIS_HANDLE NdisHandle, UINT Length,
-                                                       ULONG Tag, EX_POOL_PRIORITY Priority);
+													   ULONG Tag, EX_POOL_PRIORITY Priority);
 NDIS_API VOID NTAPI NdisFreeMemoryWithTagPriority(NDIS_HANDLE NdisHandle, PVOID VirtualAddress,
-                                                  ULONG Tag);
+												  ULONG Tag);
 NDIS_API VOID NTAPI NdisFreeMemory(PVOID VirtualAddress, UINT Length, UINT MemoryFlags);
 NDIS_API PMDL NTAPI NdisAllocateMdl(NDIS_HANDLE NdisHandle, PVOID VirtualAddress, UINT Length);
 NDIS_API VOID NTAPI NdisFreeMdl(PMDL Mdl);
@@ -1336,15 +1354,15 @@ NDIS_API VOID NTAPI NdisReleaseSpinLock(PNDIS_SPIN_LOCK SpinLock);
 NDIS_API VOID NTAPI NdisDprAcquireSpinLock(PNDIS_SPIN_LOCK SpinLock);
 NDIS_API VOID NTAPI NdisDprReleaseSpinLock(PNDIS_SPIN_LOCK SpinLock);
 NDIS_API NDIS_STATUS NTAPI NdisAllocateTimerObject(NDIS_HANDLE NdisHandle,
-                                                   PNDIS_TIMER_CHARACTERISTICS TimerCharacteristics,
-                                                   PNDIS_HANDLE pTimerObject);
+												   PNDIS_TIMER_CHARACTERISTICS TimerCharacteristics,
+												   PNDIS_HANDLE pTimerObject);
 NDIS_API BOOLEAN NTAPI NdisSetTimerObject(NDIS_HANDLE TimerObject, LARGE_INTEGER DueTime,
-                                          LONG MillisecondsPeriod, PVOID FunctionContext);
+										  LONG MillisecondsPeriod, PVOID FunctionContext);
 NDIS_API BOOLEAN NTAPI NdisCancelTimerObject(NDIS_HANDLE TimerObject);
 NDIS_API VOID NTAPI NdisFreeTimerObject(NDIS_HANDLE TimerObject);
 NDIS_API NDIS_HANDLE NTAPI NdisAllocateIoWorkItem(NDIS_HANDLE NdisObjectHandle);
 NDIS_API VOID NTAPI NdisQueueIoWorkItem(NDIS_HANDLE NdisIoWorkItemHandle,
-                                        NDIS_IO_WORKITEM_ROUTINE Routine, PVOID WorkItemContext);
+										NDIS_IO_WORKITEM_ROUTINE Routine, PVOID WorkItemContext);
 NDIS_API VOID NTAPI NdisFreeIoWorkItem(NDIS_HANDLE NdisIoWorkItemHandle);
 NDIS_API VOID NTAPI NdisMSleep(ULONG MicrosecondsToSleep);
 NDIS_API VOID NTAPI NdisGetSystemUpTimeEx(PLARGE_INTEGER pSystemUpTime);
@@ -1356,10 +1374,10 @@ NDIS_API VOID NTAPI NdisGetSystemUpTimeEx(PLARGE_INTEGER pSystemUpTime);
  * ABI checks. Values: Microsoft documentation and public ndis.sys symbol dumps.
  * ------------------------------------------------------------------------------------------- */
 #define NDIS_ABI_CHECK_(type, x64, x86) \
-    _Static_assert(sizeof(type) == (sizeof(PVOID) == 8 ? (x64) : (x86)), "ABI: sizeof " #type)
+	_Static_assert(sizeof(type) == (sizeof(PVOID) == 8 ? (x64) : (x86)), "ABI: sizeof " #type)
 #define NDIS_ABI_OFFSET_(type, field, x64, x86)                                                    \
-    _Static_assert(FIELD_OFFSET(type, field) == (sizeof(PVOID) == 8 ? (x64) : (x86)),             \
-                   "ABI: offset of " #type "." #field)
+	_Static_assert(FIELD_OFFSET(type, field) == (sizeof(PVOID) == 8 ? (x64) : (x86)),             \
+				   "ABI: offset of " #type "." #field)
 
 NDIS_ABI_CHECK_(NDIS_OBJECT_HEADER, 4, 4);
 
@@ -1448,21 +1466,23 @@ NDIS_ABI_OFFSET_(NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES, InterfaceType, 0
 #if NDIS_SUPPORT_NDIS620
 NDIS_ABI_CHECK_(NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, 0xe0, 0xd0);
 NDIS_ABI_OFFSET_(NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, PowerManagementCapabilitiesEx, 0xd8,
-                 0xc8);
+				 0xc8);
 #endif
 NDIS_ABI_OFFSET_(NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, MaxXmitLinkSpeed, 0x18, 0x18);
 NDIS_ABI_OFFSET_(NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, PowerManagementCapabilities, 0x48,
-                 0x44);
+				 0x44);
 NDIS_ABI_OFFSET_(NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, PermanentMacAddress, 0x5e, 0x56);
 NDIS_ABI_OFFSET_(NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, RecvScaleCapabilities, 0xa0, 0x98);
 NDIS_ABI_OFFSET_(NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, IfType, 0xb4, 0xa8);
 NDIS_ABI_OFFSET_(NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, SupportedOidList, 0xc8, 0xbc);
 NDIS_ABI_OFFSET_(NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, AutoNegotiationFlags, 0xd4, 0xc4);
 NDIS_ABI_CHECK_(NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES, 0x28, 0x14);
+NDIS_ABI_CHECK_(NDIS_OFFLOAD_ENCAPSULATION, 0x1c, 0x1c);
+NDIS_ABI_OFFSET_(NDIS_OFFLOAD_ENCAPSULATION, IPv6.HeaderSize, 0x18, 0x18);
 #if NDIS_SUPPORT_NDIS630
 NDIS_ABI_CHECK_(NDIS_MINIPORT_ADAPTER_HARDWARE_ASSIST_ATTRIBUTES, 0x50, 0x28);
 NDIS_ABI_OFFSET_(NDIS_MINIPORT_ADAPTER_HARDWARE_ASSIST_ATTRIBUTES, HardwareSriovCapabilities, 0x30,
-                 0x18);
+				 0x18);
 #endif
 
 NDIS_ABI_CHECK_(NDIS_MINIPORT_INTERRUPT_CHARACTERISTICS, 0x60, 0x30);

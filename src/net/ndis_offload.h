@@ -11,14 +11,14 @@
 #include "vnet_tx.h"
 
 struct vnet_ndis_tx_offload {
-    struct vnet_tx_request req;
-    BOOLEAN ip_csum; /* IPv4 header checksum asked for: virtio has no such offload, do it here */
-    BOOLEAN lso_v1;  /* LSOv1: the completion must report the TCP payload bytes sent */
+	struct vnet_tx_request req;
+	BOOLEAN ip_csum; /* IPv4 header checksum asked for: virtio has no such offload, do it here */
+	BOOLEAN lso_v1;  /* LSOv1: the completion must report the TCP payload bytes sent */
 };
 
 /* Read the checksum and LSO requests NDIS attached to a send NBL. */
 VOID vnet_ndis_get_tx_offload(PNET_BUFFER_LIST nbl, ULONG max_frame_len,
-                              struct vnet_ndis_tx_offload *out);
+							  struct vnet_ndis_tx_offload *out);
 
 /* Value for NET_BUFFER_LIST_INFO(nbl, TcpIpChecksumNetBufferListInfo) on receive. */
 PVOID vnet_ndis_rx_csum_info(uint32_t csum_flags);

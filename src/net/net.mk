@@ -8,9 +8,9 @@ vnet_SRCS := src/net/vnet_parse.c src/net/vnet_rss.c src/net/vnet_tx.c src/net/v
 
 DRIVERS += vdpnet
 vdpnet_TYPE    := ndis
-vdpnet_SRCS    := src/net/ndis_miniport.c src/net/ndis_offload.c
-# TODO(issue 6): add virtio (src/virtio) once the glue drives a device.
-vdpnet_LIBS    := vnet
+vdpnet_SRCS    := src/net/ndis_miniport.c src/net/ndis_adapter.c src/net/ndis_oid.c \
+	src/net/ndis_tx.c src/net/ndis_rx.c src/net/ndis_virtio.c src/net/ndis_offload.c
+vdpnet_LIBS    := vnet virtio
 vdpnet_IMPORTS := ndis ntoskrnl hal
 
 HOSTTESTS += test_net_rss test_net_tx test_net_rx test_net_ctrl test_net_oid test_net_bufs

@@ -64,19 +64,19 @@
 #define VNET_OID_COUNTER 0x04u   /* statistics counter: 64-bit, or 32-bit into a 4-byte buffer */
 
 struct vnet_oid_info {
-    uint32_t oid;
-    uint8_t flags;
-    uint16_t query_len;  /* fixed query result size; 0 = variable, decided by the handler */
-    uint16_t set_len;    /* minimum set buffer; 0 = variable, validated by the handler */
+	uint32_t oid;
+	uint8_t flags;
+	uint16_t query_len;  /* fixed query result size; 0 = variable, decided by the handler */
+	uint16_t set_len;    /* minimum set buffer; 0 = variable, validated by the handler */
 };
 
 /* Result of the checks, mapped to NDIS_STATUS_* by the glue. */
 enum vnet_oid_status {
-    VNET_OID_OK = 0,
-    VNET_OID_NOT_SUPPORTED,  /* unknown OID, or a set on a query-only OID (or vice versa) */
-    VNET_OID_INVALID_LENGTH, /* set buffer too small: BytesNeeded says how much */
-    VNET_OID_BUFFER_TOO_SHORT, /* query buffer too small: BytesNeeded says how much */
-    VNET_OID_INVALID_DATA,   /* malformed contents */
+	VNET_OID_OK = 0,
+	VNET_OID_NOT_SUPPORTED,  /* unknown OID, or a set on a query-only OID (or vice versa) */
+	VNET_OID_INVALID_LENGTH, /* set buffer too small: BytesNeeded says how much */
+	VNET_OID_BUFFER_TOO_SHORT, /* query buffer too small: BytesNeeded says how much */
+	VNET_OID_INVALID_DATA,   /* malformed contents */
 };
 
 /* The table, in the order OID_GEN_SUPPORTED_LIST reports it. */
@@ -90,25 +90,56 @@ const struct vnet_oid_info *vnet_oid_lookup(uint32_t oid);
  * fixed size. On VNET_OID_INVALID_LENGTH / _BUFFER_TOO_SHORT *bytes_needed is set.
  */
 enum vnet_oid_status vnet_oid_check(uint32_t oid, bool set, uint32_t buf_len,
-                                    uint32_t *bytes_needed);
+									uint32_t *bytes_needed);
 
 /*
  * Answer a query with src_len bytes: copies them when buf_len suffices (*written = src_len),
  * else VNET_OID_BUFFER_TOO_SHORT with *needed = src_len and nothing written.
  */
 enum vnet_oid_status vnet_oid_answer(const void *src, uint32_t src_len, void *buf,
-                                     uint32_t buf_len, uint32_t *written, uint32_t *needed);
+									 uint32_t buf_len, uint32_t *written, uint32_t *needed);
 
 /* Statistics counters: 8 bytes when there is room, else the low 32 bits into 4 bytes; BytesNeeded
  * is always 8 so that the caller learns the full size. */
 enum vnet_oid_status vnet_oid_answer_counter(uint64_t value, void *buf, uint32_t buf_len,
-                                             uint32_t *written, uint32_t *needed);
+											 uint32_t *written, uint32_t *needed);
 
 /*
  * Check the NDIS_OBJECT_HEADER at the start of a set buffer (Type, Revision, Size bytes):
  * type must match, revision at least min_rev, Size at least min_size and within buf_len.
  */
 enum vnet_oid_status vnet_oid_check_header(const void *buf, uint32_t buf_len, uint8_t type,
-                                           uint8_t min_rev, uint16_t min_size);
+										   uint8_t min_rev, uint16_t min_size);
+
+/* ------------------------------------------------------------------------------------------
+ * Task offload configuration: INF keywords (*TCPChecksumOffloadIPv4 = 0 off, 1 Tx, 2 Rx, 3 both;
+ * *LsoV2IPv4 = 0/1), OID_TCP_OFFLOAD_PARAMETERS values, and the device's capabilities.
+ */
+struct vnet_offload_cfg {
+	bool tx_ip4, rx_ip4;     /* IPv4 header checksum (done in software: virtio has none) */
+	bool tx_tcp4, rx_tcp4, tx_udp4, rx_udp4;
+	bool tx_tcp6, rx_tcp6, tx_udp6, rx_udp6;
+	bool lso4, lso6;         /* LSOv2 */
+};
+
+/* NDIS_OFFLOAD_PARAMETERS_* values (ntddndis.h). */
+#define VNET_OFFLOAD_NO_CHANGE 0u
+#define VNET_OFFLOAD_TX_RX_DISABLED 1u
+#define VNET_OFFLOAD_TX_ENABLED_RX_DISABLED 2u
+#define VNET_OFFLOAD_RX_ENABLED_TX_DISABLED 3u
+#define VNET_OFFLOAD_TX_RX_ENABLED 4u
+#define VNET_OFFLOAD_LSOV2_DISABLED 1u
+#define VNET_OFFLOAD_LSOV2_ENABLED 2u
+
+/* What the negotiated features (bit n = VIRTIO_NET_F_n) allow. */
+void vnet_offload_caps(uint64_t features, struct vnet_offload_cfg *caps);
+/* Checksum keyword value 0..3 (out-of-range values select the default, both). */
+void vnet_offload_keyword(uint32_t value, bool *tx, bool *rx);
+/* One OID_TCP_OFFLOAD_PARAMETERS checksum field; VNET_OID_INVALID_DATA for unknown values. */
+enum vnet_oid_status vnet_offload_apply_csum(uint8_t value, bool *tx, bool *rx);
+/* One LSOv2 field. */
+enum vnet_oid_status vnet_offload_apply_lso(uint8_t value, bool *enabled);
+/* cfg &= caps, field by field. */
+void vnet_offload_mask(struct vnet_offload_cfg *cfg, const struct vnet_offload_cfg *caps);
 
 #endif /* OPENVDP_VNET_OID_H */

@@ -11,13 +11,13 @@
 
 /* Result codes of the vnet_* functions; 0 is success. */
 enum vnet_status {
-    VNET_OK = 0,
-    VNET_ERR_SHORT = -1,       /* data ends before a header or length field says it should */
-    VNET_ERR_MALFORMED = -2,   /* a header field is impossible (bad version, length, offset) */
-    VNET_ERR_UNSUPPORTED = -3, /* well-formed but not offloadable (protocol, feature not negotiated) */
-    VNET_ERR_TOO_LONG = -4,    /* frame larger than allowed */
-    VNET_ERR_DEVICE = -5,      /* the device reported something it cannot have done */
-    VNET_ERR_INVAL = -6        /* bad argument from the caller */
+	VNET_OK = 0,
+	VNET_ERR_SHORT = -1,       /* data ends before a header or length field says it should */
+	VNET_ERR_MALFORMED = -2,   /* a header field is impossible (bad version, length, offset) */
+	VNET_ERR_UNSUPPORTED = -3, /* well-formed but not offloadable (protocol, feature not negotiated) */
+	VNET_ERR_TOO_LONG = -4,    /* frame larger than allowed */
+	VNET_ERR_DEVICE = -5,      /* the device reported something it cannot have done */
+	VNET_ERR_INVAL = -6        /* bad argument from the caller */
 };
 
 const char *vnet_strerror(int status);
@@ -41,17 +41,17 @@ const char *vnet_strerror(int status);
 #define VNET_MAX_FRAME_LEN (0xFFFFu + 40u + VNET_ETH_HLEN + VNET_MAX_VLAN_TAGS * VNET_VLAN_HLEN)
 
 struct vnet_frame_info {
-    uint16_t ethertype;   /* after VLAN tags */
-    uint8_t vlan_tags;
-    uint8_t ip_version;   /* 4, 6 or 0 (not IP) */
-    uint16_t l3_offset;   /* start of the IP header */
-    uint16_t l3_len;      /* IP header length including IPv6 extension headers */
-    uint32_t ip_end;      /* end of the IP datagram (total/payload length), <= frame length */
-    uint8_t l4_proto;     /* transport protocol, valid when ip_version != 0 */
-    bool fragment;        /* any IP fragment: the transport header cannot be trusted */
-    bool has_l4;          /* l4_offset/l4_len describe a complete TCP or UDP header */
-    uint16_t l4_offset;
-    uint16_t l4_len;      /* TCP header length with options, or 8 for UDP */
+	uint16_t ethertype;   /* after VLAN tags */
+	uint8_t vlan_tags;
+	uint8_t ip_version;   /* 4, 6 or 0 (not IP) */
+	uint16_t l3_offset;   /* start of the IP header */
+	uint16_t l3_len;      /* IP header length including IPv6 extension headers */
+	uint32_t ip_end;      /* end of the IP datagram (total/payload length), <= frame length */
+	uint8_t l4_proto;     /* transport protocol, valid when ip_version != 0 */
+	bool fragment;        /* any IP fragment: the transport header cannot be trusted */
+	bool has_l4;          /* l4_offset/l4_len describe a complete TCP or UDP header */
+	uint16_t l4_offset;
+	uint16_t l4_len;      /* TCP header length with options, or 8 for UDP */
 };
 
 /*
@@ -66,14 +66,14 @@ int vnet_parse_frame(const uint8_t *frame, size_t len, struct vnet_frame_info *i
  * chains): headers must lie within `cap`, length fields are checked against `len`.
  */
 int vnet_parse_frame_head(const uint8_t *frame, size_t cap, size_t len,
-                          struct vnet_frame_info *info);
+						  struct vnet_frame_info *info);
 
 /* RFC 1071 ones-complement sum, folded, not inverted; used for IPv4 header checks. */
 uint16_t vnet_csum_fold(const uint8_t *data, size_t len);
 
 static inline uint16_t vnet_get_be16(const uint8_t *p)
 {
-    return (uint16_t)((p[0] << 8) | p[1]);
+	return (uint16_t)((p[0] << 8) | p[1]);
 }
 
 #endif /* OPENVDP_VNET_PARSE_H */

@@ -25,12 +25,12 @@
 #define VNET_RSS_HASH_UDP_IPV6 0x20u
 
 struct vnet_rss_config {
-    uint8_t key[VNET_RSS_KEY_MAX];
-    uint32_t key_len;
-    uint32_t hash_types;           /* VNET_RSS_HASH_* enabled */
-    uint16_t table[VNET_RSS_TABLE_MAX];
-    uint32_t table_len;            /* power of two, 1..VNET_RSS_TABLE_MAX */
-    uint16_t num_queues;           /* every table entry must be below this */
+	uint8_t key[VNET_RSS_KEY_MAX];
+	uint32_t key_len;
+	uint32_t hash_types;           /* VNET_RSS_HASH_* enabled */
+	uint16_t table[VNET_RSS_TABLE_MAX];
+	uint32_t table_len;            /* power of two, 1..VNET_RSS_TABLE_MAX */
+	uint16_t num_queues;           /* every table entry must be below this */
 };
 
 /*
@@ -38,12 +38,12 @@ struct vnet_rss_config {
  * consumes a 32-bit window of the key; otherwise VNET_ERR_INVAL.
  */
 int vnet_toeplitz(const uint8_t *key, size_t key_len, const uint8_t *in, size_t in_len,
-                  uint32_t *hash);
+				  uint32_t *hash);
 
 /* Validate and install a configuration (from OID_GEN_RECEIVE_SCALE_PARAMETERS). */
 int vnet_rss_configure(struct vnet_rss_config *cfg, const uint8_t *key, uint32_t key_len,
-                       uint32_t hash_types, const uint16_t *table, uint32_t table_len,
-                       uint16_t num_queues);
+					   uint32_t hash_types, const uint16_t *table, uint32_t table_len,
+					   uint16_t num_queues);
 
 /*
  * Hash a received frame with the most specific enabled hash type. Returns VNET_OK and sets
@@ -51,7 +51,7 @@ int vnet_rss_configure(struct vnet_rss_config *cfg, const uint8_t *key, uint32_t
  * applies (non-IP, fragment with only L4 types, ...): such frames go to the default queue.
  */
 int vnet_rss_hash_frame(const struct vnet_rss_config *cfg, const uint8_t *frame, size_t len,
-                        uint32_t *hash, uint32_t *hash_type);
+						uint32_t *hash, uint32_t *hash_type);
 
 /* Queue for a hash value: table[hash & (table_len - 1)]. */
 uint16_t vnet_rss_queue(const struct vnet_rss_config *cfg, uint32_t hash);

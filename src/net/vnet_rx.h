@@ -22,21 +22,21 @@
 #define VNET_RX_PARSE_BYTES 128u
 
 struct vnet_rx_config {
-    uint32_t hdr_len;        /* virtio_net_hdr_len() for the negotiated features */
-    bool mergeable;          /* VIRTIO_NET_F_MRG_RXBUF */
-    bool guest_csum;         /* VIRTIO_NET_F_GUEST_CSUM: flags may carry NEEDS_CSUM/DATA_VALID */
-    bool guest_tso4;         /* VIRTIO_NET_F_GUEST_TSO4: gso_type TCPV4 allowed */
-    bool guest_tso6;         /* VIRTIO_NET_F_GUEST_TSO6 */
-    bool guest_ecn;          /* VIRTIO_NET_F_GUEST_ECN: GSO_ECN bit allowed */
-    uint32_t max_frame_len;  /* frame limit without GSO: MTU + Ethernet + VLAN headers */
-    uint16_t max_buffers;    /* most buffers one packet may use (<= receive queue size) */
+	uint32_t hdr_len;        /* virtio_net_hdr_len() for the negotiated features */
+	bool mergeable;          /* VIRTIO_NET_F_MRG_RXBUF */
+	bool guest_csum;         /* VIRTIO_NET_F_GUEST_CSUM: flags may carry NEEDS_CSUM/DATA_VALID */
+	bool guest_tso4;         /* VIRTIO_NET_F_GUEST_TSO4: gso_type TCPV4 allowed */
+	bool guest_tso6;         /* VIRTIO_NET_F_GUEST_TSO6 */
+	bool guest_ecn;          /* VIRTIO_NET_F_GUEST_ECN: GSO_ECN bit allowed */
+	uint32_t max_frame_len;  /* frame limit without GSO: MTU + Ethernet + VLAN headers */
+	uint16_t max_buffers;    /* most buffers one packet may use (<= receive queue size) */
 };
 
 /* One used-ring entry: the buffer the driver posted and the length the device wrote. */
 struct vnet_rx_buf {
-    const uint8_t *data;
-    uint32_t posted_len;
-    uint32_t used_len;
+	const uint8_t *data;
+	uint32_t posted_len;
+	uint32_t used_len;
 };
 
 #define VNET_RX_CSUM_IP_OK 0x01u      /* IPv4 header checksum verified here */
@@ -46,15 +46,15 @@ struct vnet_rx_buf {
 #define VNET_RX_CSUM_PARTIAL 0x10u    /* NEEDS_CSUM: checksum must be completed in software */
 
 struct vnet_rx_packet {
-    uint32_t frame_len;      /* total frame bytes across the chain (header excluded) */
-    uint16_t num_buffers;
-    uint32_t csum_flags;     /* VNET_RX_CSUM_* */
-    uint16_t csum_start;     /* with VNET_RX_CSUM_PARTIAL: offsets inside the frame */
-    uint16_t csum_offset;
-    uint8_t gso_type;        /* VIRTIO_NET_HDR_GSO_* without the ECN bit */
-    uint16_t gso_size;
-    int parse_status;        /* vnet_parse_frame() result on the frame start */
-    struct vnet_frame_info info;
+	uint32_t frame_len;      /* total frame bytes across the chain (header excluded) */
+	uint16_t num_buffers;
+	uint32_t csum_flags;     /* VNET_RX_CSUM_* */
+	uint16_t csum_start;     /* with VNET_RX_CSUM_PARTIAL: offsets inside the frame */
+	uint16_t csum_offset;
+	uint8_t gso_type;        /* VIRTIO_NET_HDR_GSO_* without the ECN bit */
+	uint16_t gso_size;
+	int parse_status;        /* vnet_parse_frame() result on the frame start */
+	struct vnet_frame_info info;
 };
 
 /*
@@ -62,14 +62,14 @@ struct vnet_rx_packet {
  * buffers). Checks the first buffer's lengths; VNET_ERR_DEVICE for impossible values.
  */
 int vnet_rx_num_buffers(const struct vnet_rx_config *cfg, const struct vnet_rx_buf *first,
-                        uint16_t *num_buffers);
+						uint16_t *num_buffers);
 
 /*
  * Validate the whole chain (nbufs must equal vnet_rx_num_buffers()) and describe the packet.
  * On any error the packet must be dropped and its buffers reposted.
  */
 int vnet_rx_parse(const struct vnet_rx_config *cfg, const struct vnet_rx_buf *bufs,
-                  uint16_t nbufs, struct vnet_rx_packet *pkt);
+				  uint16_t nbufs, struct vnet_rx_packet *pkt);
 
 
 /*
@@ -79,7 +79,7 @@ int vnet_rx_parse(const struct vnet_rx_config *cfg, const struct vnet_rx_buf *bu
  * writable; pkt comes from a successful vnet_rx_parse() on the same chain.
  */
 int vnet_rx_gather(const struct vnet_rx_config *cfg, const struct vnet_rx_buf *bufs,
-                   uint16_t nbufs, const struct vnet_rx_packet *pkt, uint8_t *first_data);
+				   uint16_t nbufs, const struct vnet_rx_packet *pkt, uint8_t *first_data);
 
 /*
  * VIRTIO_NET_HDR_F_NEEDS_CSUM: finish the checksum the device left partial (5.1.6.4.1): the

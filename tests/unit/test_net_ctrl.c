@@ -262,6 +262,94 @@ static void test_single_commands(void **state)
     assert_int_equal(vnet_ctrl_vlan(F(VIRTIO_NET_F_CTRL_VQ), true, 5, &c), VNET_ERR_UNSUPPORTED);
 }
 
+static uint16_t get_le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static void test_rss_config(void **state)
+{
+    static const uint8_t key[40] = { 0x6d, 0x5a, 0x56, 0xda, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+    struct vnet_rss_limits lim = { .max_key = 40, .max_table = 128, .hash_types = 0x3f };
+    uint64_t feat = F(VIRTIO_NET_F_CTRL_VQ) | F(VIRTIO_NET_F_RSS);
+    struct vnet_rss_config cfg;
+    struct vnet_ctrl_cmd c;
+    uint16_t table[8] = { 0, 1, 2, 3, 0, 1, 2, 3 };
+    const uint8_t *p;
+    unsigned i;
+
+    (void)state;
+    assert_int_equal(vnet_rss_configure(&cfg, key, 40, VNET_RSS_HASH_TCP_IPV4 | VNET_RSS_HASH_IPV6,
+                                        table, 8, 4), VNET_OK);
+    assert_int_equal(vnet_ctrl_rss_config(feat, &cfg, 4, &lim, &c), VNET_OK);
+    assert_int_equal(c.cls, VIRTIO_NET_CTRL_MQ);
+    assert_int_equal(c.cmd, VIRTIO_NET_CTRL_MQ_RSS_CONFIG);
+    assert_int_equal(c.len, 8 + 16 + 3 + 40);
+    assert_int_equal(get_le32(c.data), VIRTIO_NET_RSS_HASH_TYPE_TCPv4 | VIRTIO_NET_RSS_HASH_TYPE_IPv6);
+    assert_int_equal(get_le16(c.data + 4), 7);
+    assert_int_equal(get_le16(c.data + 6), 0);
+    for (i = 0; i < 8; i++)
+        assert_int_equal(get_le16(c.data + 8 + 2 * i), table[i]);
+    p = c.data + 8 + 16;
+    assert_int_equal(get_le16(p), 4);
+    assert_int_equal(p[2], 40);
+    assert_memory_equal(p + 3, key, 40);
+
+    /* Types the device lacks are dropped. */
+    lim.hash_types = VIRTIO_NET_RSS_HASH_TYPE_IPv6;
+    assert_int_equal(vnet_ctrl_rss_config(feat, &cfg, 4, &lim, &c), VNET_OK);
+    assert_int_equal(get_le32(c.data), VIRTIO_NET_RSS_HASH_TYPE_IPv6);
+    /* Off: one-entry table to queue 0, no key. */
+    assert_int_equal(vnet_ctrl_rss_config(feat, NULL, 4, &lim, &c), VNET_OK);
+    assert_int_equal(c.len, 8 + 2 + 3);
+    assert_int_equal(get_le32(c.data), 0);
+    assert_int_equal(get_le16(c.data + 4), 0);
+    /* Entries must name existing queues; table and key within the device limits. */
+    assert_int_equal(vnet_ctrl_rss_config(feat, &cfg, 3, &lim, &c), VNET_ERR_INVAL);
+    lim.max_table = 128;
+    lim.max_key = 39;
+    assert_int_equal(vnet_ctrl_rss_config(feat, &cfg, 4, &lim, &c), VNET_ERR_DEVICE);
+    lim.max_key = 40;
+    lim.max_table = 100;
+    assert_int_equal(vnet_rss_limits_check(&lim), VNET_ERR_DEVICE);
+    lim.max_table = 128;
+    assert_int_equal(vnet_rss_limits_check(&lim), VNET_OK);
+    assert_int_equal(vnet_ctrl_rss_config(F(VIRTIO_NET_F_CTRL_VQ), &cfg, 4, &lim, &c),
+                     VNET_ERR_UNSUPPORTED);
+    assert_int_equal(vnet_ctrl_rss_config(feat, &cfg, 0, &lim, &c), VNET_ERR_INVAL);
+    assert_int_equal(vnet_rss_virtio_types(VNET_RSS_HASH_UDP_IPV4 | VNET_RSS_HASH_UDP_IPV6 |
+                                           VNET_RSS_HASH_IPV4 | VNET_RSS_HASH_TCP_IPV6),
+                     VIRTIO_NET_RSS_HASH_TYPE_UDPv4 | VIRTIO_NET_RSS_HASH_TYPE_UDPv6 |
+                     VIRTIO_NET_RSS_HASH_TYPE_IPv4 | VIRTIO_NET_RSS_HASH_TYPE_TCPv6);
+}
+
+static void test_features_select(void **state)
+{
+    uint64_t all = ~0ull, got;
+
+    (void)state;
+    got = vnet_features_select(all, all);
+    assert_true(got == all);
+    /* What the device does not offer is never asked for. */
+    got = vnet_features_select(F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_MAC), F(VIRTIO_NET_F_MAC));
+    assert_true(got == F(VIRTIO_NET_F_MAC));
+    /* TSO without CSUM, ECN without TSO. */
+    got = vnet_features_select(all, all & ~F(VIRTIO_NET_F_CSUM));
+    assert_false(got & (F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) |
+                        F(VIRTIO_NET_F_HOST_ECN)));
+    got = vnet_features_select(all, all & ~(F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6)));
+    assert_false(got & F(VIRTIO_NET_F_HOST_ECN));
+    assert_true(got & F(VIRTIO_NET_F_CSUM));
+    /* Control-queue features without the control queue. */
+    got = vnet_features_select(all, all & ~F(VIRTIO_NET_F_CTRL_VQ));
+    assert_false(got & (F(VIRTIO_NET_F_CTRL_RX) | F(VIRTIO_NET_F_CTRL_RX_EXTRA) |
+                        F(VIRTIO_NET_F_MQ) | F(VIRTIO_NET_F_RSS) | F(VIRTIO_NET_F_CTRL_MAC_ADDR)));
+    assert_true(got & F(VIRTIO_NET_F_STATUS));
+    got = vnet_features_select(all, all & ~F(VIRTIO_NET_F_CTRL_RX));
+    assert_false(got & F(VIRTIO_NET_F_CTRL_RX_EXTRA));
+    assert_true(got & F(VIRTIO_NET_F_MQ));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +361,8 @@ int main(void)
         cmocka_unit_test(test_commands_rx_extra),
         cmocka_unit_test(test_software_filter),
         cmocka_unit_test(test_single_commands),
+        cmocka_unit_test(test_rss_config),
+        cmocka_unit_test(test_features_select),
     };
 
     return cmocka_run_group_tests_name("net_ctrl", tests, NULL, NULL);

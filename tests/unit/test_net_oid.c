@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include "vnet_oid.h"
+#include <virtio/virtio_net.h>
+
+#define F(bit) (1ull << (bit))
 
 static void test_table_sane(void **state)
 {
@@ -140,6 +143,68 @@ static void test_header(void **state)
     assert_int_equal(vnet_oid_check_header(NULL, 32, 0x80, 1, 24), VNET_OID_INVALID_LENGTH);
 }
 
+static void test_offload_caps(void **state)
+{
+    struct vnet_offload_cfg c;
+
+    (void)state;
+    vnet_offload_caps(0, &c);
+    assert_true(c.tx_ip4 && c.rx_ip4);
+    assert_false(c.tx_tcp4 || c.rx_tcp4 || c.tx_udp6 || c.rx_udp6 || c.lso4 || c.lso6);
+    vnet_offload_caps(F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_HOST_TSO4), &c);
+    assert_true(c.tx_tcp4 && c.tx_udp4 && c.tx_tcp6 && c.tx_udp6 && c.lso4);
+    assert_false(c.rx_tcp4 || c.lso6);
+    /* TSO without CSUM is no capability. */
+    vnet_offload_caps(F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) |
+                      F(VIRTIO_NET_F_GUEST_CSUM), &c);
+    assert_false(c.lso4 || c.lso6 || c.tx_tcp4);
+    assert_true(c.rx_tcp4 && c.rx_udp4 && c.rx_tcp6 && c.rx_udp6);
+}
+
+static void test_offload_keywords_and_params(void **state)
+{
+    struct vnet_offload_cfg c, caps;
+    bool tx, rx, en = true;
+
+    (void)state;
+    vnet_offload_keyword(0, &tx, &rx);
+    assert_false(tx || rx);
+    vnet_offload_keyword(1, &tx, &rx);
+    assert_true(tx && !rx);
+    vnet_offload_keyword(2, &tx, &rx);
+    assert_true(!tx && rx);
+    vnet_offload_keyword(3, &tx, &rx);
+    assert_true(tx && rx);
+    vnet_offload_keyword(77, &tx, &rx);
+    assert_true(tx && rx);
+
+    tx = rx = true;
+    assert_int_equal(vnet_offload_apply_csum(VNET_OFFLOAD_NO_CHANGE, &tx, &rx), VNET_OID_OK);
+    assert_true(tx && rx);
+    assert_int_equal(vnet_offload_apply_csum(VNET_OFFLOAD_TX_ENABLED_RX_DISABLED, &tx, &rx), VNET_OID_OK);
+    assert_true(tx && !rx);
+    assert_int_equal(vnet_offload_apply_csum(VNET_OFFLOAD_RX_ENABLED_TX_DISABLED, &tx, &rx), VNET_OID_OK);
+    assert_true(!tx && rx);
+    assert_int_equal(vnet_offload_apply_csum(VNET_OFFLOAD_TX_RX_DISABLED, &tx, &rx), VNET_OID_OK);
+    assert_true(!tx && !rx);
+    assert_int_equal(vnet_offload_apply_csum(5, &tx, &rx), VNET_OID_INVALID_DATA);
+    assert_int_equal(vnet_offload_apply_lso(VNET_OFFLOAD_LSOV2_DISABLED, &en), VNET_OID_OK);
+    assert_false(en);
+    assert_int_equal(vnet_offload_apply_lso(VNET_OFFLOAD_LSOV2_ENABLED, &en), VNET_OID_OK);
+    assert_true(en);
+    assert_int_equal(vnet_offload_apply_lso(3, &en), VNET_OID_INVALID_DATA);
+
+    /* Masking: what the device cannot do stays off, and LSO follows the TCP checksum. */
+    memset(&c, 1, sizeof(c));
+    vnet_offload_caps(F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6),
+                      &caps);
+    c.tx_tcp6 = false;
+    vnet_offload_mask(&c, &caps);
+    assert_true(c.lso4);
+    assert_false(c.lso6);
+    assert_false(c.rx_tcp4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +213,8 @@ int main(void)
         cmocka_unit_test(test_answer),
         cmocka_unit_test(test_counter),
         cmocka_unit_test(test_header),
+        cmocka_unit_test(test_offload_caps),
+        cmocka_unit_test(test_offload_keywords_and_params),
     };
 
     return cmocka_run_group_tests_name("net_oid", tests, NULL, NULL);

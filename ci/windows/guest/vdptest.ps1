@@ -660,7 +660,7 @@ function Test-Network([string]$Service) {
         $res = [VdpIo]::Upload($peer, [int](Cfg-Number 'NET_SINK_PORT'), $upBytes, 120000)
         $secs = [Math]::Max($t.Elapsed.TotalSeconds, 0.001)
         $remote = ($res[1].Trim() -split '\s+')[0]
-        Report ($remote -eq $res[0]) ('net: TCP upload of ' + $upBytes + ' bytes, host SHA-256 matches (' + [Math]::Round($upBytes / 1MB / $secs, 1) + ' MiB/s)')
+        Report ($remote -eq $res[0]) ('net: TCP upload of ' + $upBytes + ' bytes, host SHA-256 matches (' + [Math]::Round($upBytes / 1048576 / $secs, 1) + ' MiB/s)')
         if ($remote -ne $res[0]) { Diag ('sent ' + $res[0] + ', host saw ' + $res[1]) }
     } catch {
         Report $false ('net: TCP upload to ' + $peer + ' failed: ' + $_.Exception.Message)
@@ -671,7 +671,7 @@ function Test-Network([string]$Service) {
         $res = [VdpIo]::Download($peer, [int](Cfg-Number 'NET_SOURCE_PORT'), $downBytes, 120000)
         $secs = [Math]::Max($t.Elapsed.TotalSeconds, 0.001)
         $ok = ($res[0] -eq [string]$downBytes) -and ($res[1] -eq (Cfg 'NET_SOURCE_SHA256'))
-        Report $ok ('net: TCP download of ' + $res[0] + ' bytes (expected ' + $downBytes + '), SHA-256 matches (' + [Math]::Round($downBytes / 1MB / $secs, 1) + ' MiB/s)')
+        Report $ok ('net: TCP download of ' + $res[0] + ' bytes (expected ' + $downBytes + '), SHA-256 matches (' + [Math]::Round($downBytes / 1048576 / $secs, 1) + ' MiB/s)')
     } catch {
         Report $false ('net: TCP download from ' + $peer + ' failed: ' + $_.Exception.Message)
     }
@@ -714,12 +714,23 @@ function Finish-Run {
     exit 0
 }
 
-function Invoke-Register {
-    if (-not (Test-Admin)) {
-        Write-Host 'vdptest: run register.cmd from an elevated (Run as administrator) prompt.'
-        exit 1
+# Powers off when asked to, except after a failure in an interactive
+# --prepare session, where the user should see the messages.
+function Exit-Register {
+    if ($script:Failed -eq 0) { Write-Raw ('VDPTAP-REGISTERED run=' + $script:RunId) }
+    Close-Com
+    if ((Cfg 'POWEROFF') -eq '1' -and ($script:Failed -eq 0 -or (Cfg 'MODE') -eq 'install')) {
+        Stop-Computer -Force
     }
+    exit $script:Failed
+}
+
+function Invoke-Register {
     Write-Raw ('VDPTAP-START register run=' + $script:RunId)
+    if (-not (Test-Admin)) {
+        Report $false 'register: running as administrator (run register.cmd from an elevated prompt)'
+        Exit-Register
+    }
     $launch = Join-Path $script:StateDir 'launch.cmd'
     Copy-Item -LiteralPath (Join-Path $script:IsoDir 'launch.cmd') -Destination $launch -Force
     $r = Invoke-Native 'schtasks.exe' @('/Create', '/F', '/TN', 'OpenVDP-Test', '/SC', 'ONSTART',
@@ -737,10 +748,7 @@ function Invoke-Register {
     }
     Report $ok 'register: sleep and hibernation off'
     Diag ('Secure Boot: ' + (Get-SecureBootState))
-    if ($script:Failed -eq 0) { Write-Raw ('VDPTAP-REGISTERED run=' + $script:RunId) }
-    Close-Com
-    if ((Cfg 'POWEROFF') -eq '1' -and $script:Failed -eq 0) { Stop-Computer -Force }
-    exit $script:Failed
+    Exit-Register
 }
 
 function Invoke-Test {
@@ -773,7 +781,8 @@ function Invoke-Test {
     Import-PackCertificates $packRoot $drivers
 
     if (Test-TestSigningActive) {
-        Report $true 'setup: test signing is active'
+        if ($phase -eq 'driver-reboot') { Diag 'again: setup: test signing is active' }
+        else { Report $true 'setup: test signing is active' }
     } elseif ($phase -eq 'testsigning') {
         Report $false 'setup: test signing active after the restart'
         Diag ('Secure Boot: ' + (Get-SecureBootState) + '; bcdedit /enum {current}:')
@@ -790,7 +799,16 @@ function Invoke-Test {
 
     $needReboot = $false
     if ($phase -ne 'driver-reboot') {
+        # Only drivers for devices this run attached: pnputil /install fails
+        # (259) for a driver without a device.
+        $present = @{
+            blk = ((Cfg 'BLK_DISKS') -ne ''); net = ((Cfg 'NET_VARIANT') -ne 'none'); rng = ((Cfg 'RNG') -eq '1')
+        }
         foreach ($d in $drivers) {
+            if (-not $d.Kind -or -not $present[$d.Kind]) {
+                Diag ('not installing ' + $d.Name + ': no such device in this run')
+                continue
+            }
             $r = Invoke-Native 'pnputil.exe' @('/add-driver', $d.Inf, '/install')
             $what = 'setup: pnputil /add-driver ' + $d.Name + '\' + $osFolder + '\' + $arch + ' /install'
             if ($r.Code -eq 0 -or $r.Code -eq 3010) {
@@ -866,6 +884,9 @@ try {
     if ($_.InvocationInfo) { $where = ' (line ' + $_.InvocationInfo.ScriptLineNumber + ')' }
     if (-not $script:Com) { Open-Com }
     Report $false ('vdptest: unexpected error' + $where + ': ' + $_.Exception.Message)
-    if ($script:RunId -ne '' -and $script:Config.ContainsKey('POWEROFF')) { Finish-Run }
+    if ($script:RunId -ne '' -and $script:Config.ContainsKey('POWEROFF') -and $script:Config.ContainsKey('MODE')) {
+        if ($Mode -eq 'Register') { Exit-Register }
+        Finish-Run
+    }
     exit 1
 }

@@ -1,0 +1,1124 @@
+/*
+ * vdpnet adapter life cycle: MiniportInitializeEx / HaltEx / Pause / Restart / DevicePnPEvent /
+ * ShutdownEx, interrupts (MSI-X with a per-queue message, or a line interrupt whose ISR reads
+ * the virtio ISR register), device start/stop around D0/D3, the control virtqueue and link
+ * state indications.
+ */
+#include "ndis_adapter.h"
+
+#define VNET_STATS_SUPPORTED                                                                   \
+	(NDIS_STATISTICS_FLAGS_VALID_DIRECTED_FRAMES_RCV |                                         \
+	 NDIS_STATISTICS_FLAGS_VALID_MULTICAST_FRAMES_RCV |                                        \
+	 NDIS_STATISTICS_FLAGS_VALID_BROADCAST_FRAMES_RCV | NDIS_STATISTICS_FLAGS_VALID_BYTES_RCV | \
+	 NDIS_STATISTICS_FLAGS_VALID_RCV_DISCARDS | NDIS_STATISTICS_FLAGS_VALID_RCV_ERROR |        \
+	 NDIS_STATISTICS_FLAGS_VALID_DIRECTED_FRAMES_XMIT |                                        \
+	 NDIS_STATISTICS_FLAGS_VALID_MULTICAST_FRAMES_XMIT |                                       \
+	 NDIS_STATISTICS_FLAGS_VALID_BROADCAST_FRAMES_XMIT | NDIS_STATISTICS_FLAGS_VALID_BYTES_XMIT | \
+	 NDIS_STATISTICS_FLAGS_VALID_XMIT_ERROR)
+
+/* Portable code mirrors these NDIS values. */
+_Static_assert(VNET_PF_DIRECTED == NDIS_PACKET_TYPE_DIRECTED, "packet filter");
+_Static_assert(VNET_PF_MULTICAST == NDIS_PACKET_TYPE_MULTICAST, "packet filter");
+_Static_assert(VNET_PF_ALL_MULTICAST == NDIS_PACKET_TYPE_ALL_MULTICAST, "packet filter");
+_Static_assert(VNET_PF_BROADCAST == NDIS_PACKET_TYPE_BROADCAST, "packet filter");
+_Static_assert(VNET_PF_PROMISCUOUS == NDIS_PACKET_TYPE_PROMISCUOUS, "packet filter");
+_Static_assert(VNET_PF_ALL_LOCAL == NDIS_PACKET_TYPE_ALL_LOCAL, "packet filter");
+
+/* Features asked for. GUEST_TSO is not asked for: coalesced receives would need RSC, which this
+ * miniport does not advertise. CTRL_VLAN is not either: with it the device drops every tagged
+ * frame whose VLAN was not added, and VLAN filtering is done in software instead. */
+static uint64_t wanted_features(const struct vnet_adapter *a)
+{
+	uint64_t f = 0;
+
+#define W(bit) (f |= 1ull << (bit))
+	W(VIRTIO_NET_F_CSUM);
+	W(VIRTIO_NET_F_GUEST_CSUM);
+	W(VIRTIO_NET_F_MTU);
+	W(VIRTIO_NET_F_MAC);
+	W(VIRTIO_NET_F_HOST_TSO4);
+	W(VIRTIO_NET_F_HOST_TSO6);
+	W(VIRTIO_NET_F_HOST_ECN);
+	W(VIRTIO_NET_F_MRG_RXBUF);
+	W(VIRTIO_NET_F_STATUS);
+	W(VIRTIO_NET_F_CTRL_VQ);
+	W(VIRTIO_NET_F_CTRL_RX);
+	W(VIRTIO_NET_F_CTRL_RX_EXTRA);
+	W(VIRTIO_NET_F_CTRL_MAC_ADDR);
+	W(VIRTIO_NET_F_SPEED_DUPLEX);
+	if (a->rss_enabled_cfg && a->rss_queues_cfg > 1) {
+		W(VIRTIO_NET_F_MQ);
+		W(VIRTIO_NET_F_RSS);
+	}
+	W(VIRTIO_F_INDIRECT_DESC);
+	W(VIRTIO_F_EVENT_IDX);
+	W(VIRTIO_F_VERSION_1);
+	W(VIRTIO_F_ANY_LAYOUT);
+#undef W
+	return f;
+}
+
+static BOOLEAN has(const struct vnet_adapter *a, unsigned bit)
+{
+	return (a->features >> bit) & 1u;
+}
+
+/* ------------------------------------------------------------------ registry */
+
+static ULONG read_int(NDIS_HANDLE cfg, const WCHAR *name, ULONG def, ULONG min, ULONG max)
+{
+	PNDIS_CONFIGURATION_PARAMETER p = NULL;
+	NDIS_STATUS st;
+	NDIS_STRING key;
+
+	RtlInitUnicodeString(&key, name);
+	NdisReadConfiguration(&st, &p, cfg, &key, NdisParameterInteger);
+	if (st != NDIS_STATUS_SUCCESS || !p || p->ParameterType != NdisParameterInteger)
+		return def;
+	if (p->ParameterData.IntegerData < min || p->ParameterData.IntegerData > max)
+		return def;
+	return p->ParameterData.IntegerData;
+}
+
+/* Keywords are those of inf/vdpnet.inf.in; out-of-range values fall back to the defaults. */
+static VOID read_config(struct vnet_adapter *a, BOOLEAN *mac_override)
+{
+	NDIS_CONFIGURATION_OBJECT obj;
+	NDIS_HANDLE cfg = NULL;
+	struct vnet_offload_cfg *o = &a->offload;
+	ULONG jumbo;
+	PVOID addr = NULL;
+	UINT addr_len = 0;
+	NDIS_STATUS st;
+
+	a->mtu = VNET_DEFAULT_MTU;
+	a->rss_enabled_cfg = TRUE;
+	a->rss_queues_cfg = 8;
+	o->tx_ip4 = o->rx_ip4 = o->tx_tcp4 = o->rx_tcp4 = o->tx_udp4 = o->rx_udp4 = TRUE;
+	o->tx_tcp6 = o->rx_tcp6 = o->tx_udp6 = o->rx_udp6 = o->lso4 = o->lso6 = TRUE;
+	*mac_override = FALSE;
+
+	NdisZeroMemory(&obj, sizeof(obj));
+	obj.Header.Type = NDIS_OBJECT_TYPE_CONFIGURATION_OBJECT;
+	obj.Header.Revision = NDIS_CONFIGURATION_OBJECT_REVISION_1;
+	obj.Header.Size = NDIS_SIZEOF_CONFIGURATION_OBJECT_REVISION_1;
+	obj.NdisHandle = a->handle;
+	if (NdisOpenConfigurationEx(&obj, &cfg) != NDIS_STATUS_SUCCESS || !cfg)
+		return;
+
+	jumbo = read_int(cfg, L"*JumboPacket", VNET_DEFAULT_MTU + VNET_ETH_HLEN, 1514, 65500);
+	a->mtu = jumbo - VNET_ETH_HLEN;
+	a->rss_enabled_cfg = read_int(cfg, L"*RSS", 1, 0, 1) != 0;
+	a->rss_queues_cfg = read_int(cfg, L"*NumRssQueues", 8, 1, VNET_MAX_PAIRS);
+	{
+		bool tx, rx;
+
+		vnet_offload_keyword(read_int(cfg, L"*IPChecksumOffloadIPv4", 3, 0, 3), &tx, &rx);
+		o->tx_ip4 = tx;
+		o->rx_ip4 = rx;
+		vnet_offload_keyword(read_int(cfg, L"*TCPChecksumOffloadIPv4", 3, 0, 3), &tx, &rx);
+		o->tx_tcp4 = tx;
+		o->rx_tcp4 = rx;
+		vnet_offload_keyword(read_int(cfg, L"*TCPChecksumOffloadIPv6", 3, 0, 3), &tx, &rx);
+		o->tx_tcp6 = tx;
+		o->rx_tcp6 = rx;
+		vnet_offload_keyword(read_int(cfg, L"*UDPChecksumOffloadIPv4", 3, 0, 3), &tx, &rx);
+		o->tx_udp4 = tx;
+		o->rx_udp4 = rx;
+		vnet_offload_keyword(read_int(cfg, L"*UDPChecksumOffloadIPv6", 3, 0, 3), &tx, &rx);
+		o->tx_udp6 = tx;
+		o->rx_udp6 = rx;
+	}
+	o->lso4 = read_int(cfg, L"*LsoV2IPv4", 1, 0, 1) != 0;
+	o->lso6 = read_int(cfg, L"*LsoV2IPv6", 1, 0, 1) != 0;
+
+	NdisReadNetworkAddress(&st, &addr, &addr_len, cfg);
+	if (st == NDIS_STATUS_SUCCESS && addr && addr_len == VNET_MAC_LEN &&
+		vnet_mac_valid_unicast(addr)) {
+		NdisMoveMemory(a->cur_mac, addr, VNET_MAC_LEN);
+		*mac_override = TRUE;
+	}
+	NdisCloseConfiguration(cfg);
+}
+
+/* ------------------------------------------------------------------ control queue */
+
+NDIS_STATUS vnet_ctrl_send(struct vnet_adapter *a, const struct vnet_ctrl_cmd *cmd)
+{
+	PUCHAR buf = a->ctrl_buf.va;
+	uint64_t pa = (uint64_t)a->ctrl_buf.pa.QuadPart;
+	struct vq_sg sg[3];
+	NDIS_STATUS st = NDIS_STATUS_DEVICE_FAILED;
+	void *cookie;
+	uint32_t len;
+	uint16_t n;
+	ULONG spins;
+
+	_Static_assert(2 + VNET_CTRL_DATA_MAX <= 512, "control page layout");
+	if (!cmd || cmd->len > VNET_CTRL_DATA_MAX)
+		return NDIS_STATUS_INVALID_PARAMETER;
+	NdisAcquireSpinLock(&a->ctrl_lock);
+	if (!a->ctrl_vq || a->ctrl_broken || !a->hw_running || a->removed) {
+		NdisReleaseSpinLock(&a->ctrl_lock);
+		return NDIS_STATUS_NOT_SUPPORTED;
+	}
+	/* Layout in the control page: header, data, then the device-written ack byte. */
+	buf[0] = cmd->cls;
+	buf[1] = cmd->cmd;
+	NdisMoveMemory(buf + 2, cmd->data, cmd->len);
+	buf[512] = 0xFF;
+	n = 0;
+	sg[n].addr = pa;
+	sg[n++].len = 2;
+	if (cmd->len) {
+		sg[n].addr = pa + 2;
+		sg[n++].len = cmd->len;
+	}
+	sg[n].addr = pa + 512;
+	sg[n].len = 1;
+	if (vq_add(a->ctrl_vq, sg, n, 1, a) != VIRTIO_OK) {
+		NdisReleaseSpinLock(&a->ctrl_lock);
+		return NDIS_STATUS_RESOURCES;
+	}
+	vq_kick(a->ctrl_vq);
+	/* The device answers control commands synchronously in practice; give it one second. */
+	for (spins = 0; spins < 100000; spins++) {
+		int rc = vq_get_used(a->ctrl_vq, &cookie, &len);
+
+		if (rc == VIRTIO_OK) {
+			if (cookie == a && len >= 1 && buf[512] == VIRTIO_NET_OK)
+				st = NDIS_STATUS_SUCCESS;
+			else
+				st = NDIS_STATUS_FAILURE;
+			break;
+		}
+		if (rc != VIRTIO_ENOENT)
+			break;
+		NdisStallExecution(10);
+	}
+	if (spins == 100000) {
+		/* The buffer is still the device's: never reuse the control queue. */
+		a->ctrl_broken = TRUE;
+		VNET_LOG(DPFLTR_ERROR_LEVEL, "control command %u/%u timed out\n", cmd->cls, cmd->cmd);
+	}
+	NdisReleaseSpinLock(&a->ctrl_lock);
+	return st;
+}
+
+NDIS_STATUS vnet_apply_filter(struct vnet_adapter *a)
+{
+	struct vnet_ctrl_cmd *cmds;
+	struct vnet_filter *f;
+	unsigned n, i;
+
+	cmds = vnet_alloc(a, VNET_FILTER_CMDS_MAX * sizeof(*cmds) + sizeof(*f));
+	if (!cmds)
+		return NDIS_STATUS_RESOURCES;
+	f = (struct vnet_filter *)(cmds + VNET_FILTER_CMDS_MAX);
+	NdisAcquireSpinLock(&a->state_lock);
+	*f = a->filter;
+	NdisReleaseSpinLock(&a->state_lock);
+	n = vnet_filter_commands(f, a->features, cmds, VNET_FILTER_CMDS_MAX);
+	/* A refused command only costs device-side filtering: the software filter still applies. */
+	for (i = 0; i < n; i++)
+		(void)vnet_ctrl_send(a, &cmds[i]);
+	vnet_free(a, cmds);
+	return NDIS_STATUS_SUCCESS;
+}
+
+/*
+ * Which receive queue gets a packet: the device's own RSS with the table NDIS set (when the
+ * device has VIRTIO_NET_F_RSS and NDIS enabled RSS), else the device's automatic steering over
+ * all pairs (VQ_PAIRS_SET, which also switches device RSS off). PASSIVE_LEVEL.
+ */
+VOID vnet_program_steering(struct vnet_adapter *a)
+{
+	struct vnet_ctrl_cmd *cmd;
+	struct vnet_rss_config *cfg;
+	BOOLEAN on;
+	int rc = VNET_ERR_UNSUPPORTED;
+
+	if (a->pairs <= 1 && !a->dev_rss)
+		return;
+	cmd = vnet_alloc(a, sizeof(*cmd) + sizeof(*cfg));
+	if (!cmd)
+		return;
+	cfg = (struct vnet_rss_config *)(cmd + 1);
+	NdisAcquireSpinLock(&a->state_lock);
+	on = a->rss_on;
+	*cfg = a->rss;
+	NdisReleaseSpinLock(&a->state_lock);
+	if (a->dev_rss && (on || !has(a, VIRTIO_NET_F_MQ)))
+		rc = vnet_ctrl_rss_config(a->features, on ? cfg : NULL, a->pairs, &a->rss_lim, cmd);
+	if (rc != VNET_OK)
+		rc = vnet_ctrl_mq_pairs_set(a->features, a->pairs, a->max_pairs, cmd);
+	if (rc == VNET_OK && vnet_ctrl_send(a, cmd) != NDIS_STATUS_SUCCESS)
+		VNET_LOG(DPFLTR_WARNING_LEVEL, "device refused queue steering for %u pairs\n", a->pairs);
+	vnet_free(a, cmd);
+}
+
+/* ------------------------------------------------------------------ link state */
+
+static VOID read_link(struct vnet_adapter *a)
+{
+	uint16_t status;
+	uint32_t speed;
+
+	a->link_up = TRUE;
+	if (has(a, VIRTIO_NET_F_STATUS) && !a->removed &&
+		virtio_config_read16(&a->vdev, offsetof(struct virtio_net_config, status), &status) ==
+			VIRTIO_OK)
+		a->link_up = (status & VIRTIO_NET_S_LINK_UP) != 0;
+	a->link_speed = VNET_DEFAULT_SPEED;
+	/* Unknown (0xffffffff) or absurd speeds keep the default. */
+	if (has(a, VIRTIO_NET_F_SPEED_DUPLEX) && !a->removed &&
+		virtio_config_read32(&a->vdev, offsetof(struct virtio_net_config, speed), &speed) ==
+			VIRTIO_OK && speed != 0 && speed <= 10000000u)
+		a->link_speed = (ULONG64)speed * 1000000ull;
+}
+
+VOID vnet_indicate_link(struct vnet_adapter *a)
+{
+	NDIS_STATUS_INDICATION ind;
+	NDIS_LINK_STATE ls;
+
+	NdisZeroMemory(&ls, sizeof(ls));
+	ls.Header.Type = NDIS_OBJECT_TYPE_DEFAULT;
+	ls.Header.Revision = NDIS_LINK_STATE_REVISION_1;
+	ls.Header.Size = NDIS_SIZEOF_LINK_STATE_REVISION_1;
+	ls.MediaConnectState = a->link_up ? MediaConnectStateConnected : MediaConnectStateDisconnected;
+	ls.MediaDuplexState = MediaDuplexStateFull;
+	ls.XmitLinkSpeed = ls.RcvLinkSpeed = a->link_up ? a->link_speed : VNET_LINK_SPEED_UNKNOWN;
+	ls.PauseFunctions = NdisPauseFunctionsUnsupported;
+
+	NdisZeroMemory(&ind, sizeof(ind));
+	ind.Header.Type = NDIS_OBJECT_TYPE_STATUS_INDICATION;
+	ind.Header.Revision = NDIS_STATUS_INDICATION_REVISION_1;
+	ind.Header.Size = NDIS_SIZEOF_STATUS_INDICATION_REVISION_1;
+	ind.SourceHandle = a->handle;
+	ind.StatusCode = NDIS_STATUS_LINK_STATE;
+	ind.StatusBuffer = &ls;
+	ind.StatusBufferSize = sizeof(ls);
+	NdisMIndicateStatusEx(a->handle, &ind);
+}
+
+static VOID config_changed(struct vnet_adapter *a)
+{
+	BOOLEAN was = a->link_up;
+	ULONG64 speed = a->link_speed;
+
+	if (a->removed || !a->hw_running)
+		return;
+	if (virtio_needs_reset(&a->vdev))
+		VNET_LOG(DPFLTR_ERROR_LEVEL, "device needs reset\n");
+	read_link(a);
+	if (was != a->link_up || speed != a->link_speed)
+		vnet_indicate_link(a);
+}
+
+/* ------------------------------------------------------------------ offload description */
+
+VOID vnet_fill_offload(struct vnet_adapter *a, const struct vnet_offload_cfg *c, PNDIS_OFFLOAD o)
+{
+	NdisZeroMemory(o, sizeof(*o));
+	o->Header.Type = NDIS_OBJECT_TYPE_OFFLOAD;
+	o->Header.Revision = NDIS_OFFLOAD_REVISION_1;
+	o->Header.Size = NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_1;
+
+	o->Checksum.IPv4Transmit.Encapsulation = NDIS_ENCAPSULATION_IEEE_802_3;
+	o->Checksum.IPv4Transmit.IpOptionsSupported = c->tx_ip4 || c->tx_tcp4 || c->tx_udp4;
+	o->Checksum.IPv4Transmit.TcpOptionsSupported = c->tx_tcp4;
+	o->Checksum.IPv4Transmit.TcpChecksum = c->tx_tcp4;
+	o->Checksum.IPv4Transmit.UdpChecksum = c->tx_udp4;
+	o->Checksum.IPv4Transmit.IpChecksum = c->tx_ip4;
+	o->Checksum.IPv4Receive.Encapsulation = NDIS_ENCAPSULATION_IEEE_802_3;
+	o->Checksum.IPv4Receive.IpOptionsSupported = c->rx_ip4 || c->rx_tcp4 || c->rx_udp4;
+	o->Checksum.IPv4Receive.TcpOptionsSupported = c->rx_tcp4;
+	o->Checksum.IPv4Receive.TcpChecksum = c->rx_tcp4;
+	o->Checksum.IPv4Receive.UdpChecksum = c->rx_udp4;
+	o->Checksum.IPv4Receive.IpChecksum = c->rx_ip4;
+	o->Checksum.IPv6Transmit.Encapsulation = NDIS_ENCAPSULATION_IEEE_802_3;
+	o->Checksum.IPv6Transmit.IpExtensionHeadersSupported = c->tx_tcp6 || c->tx_udp6;
+	o->Checksum.IPv6Transmit.TcpOptionsSupported = c->tx_tcp6;
+	o->Checksum.IPv6Transmit.TcpChecksum = c->tx_tcp6;
+	o->Checksum.IPv6Transmit.UdpChecksum = c->tx_udp6;
+	o->Checksum.IPv6Receive.Encapsulation = NDIS_ENCAPSULATION_IEEE_802_3;
+	o->Checksum.IPv6Receive.IpExtensionHeadersSupported = c->rx_tcp6 || c->rx_udp6;
+	o->Checksum.IPv6Receive.TcpOptionsSupported = c->rx_tcp6;
+	o->Checksum.IPv6Receive.TcpChecksum = c->rx_tcp6;
+	o->Checksum.IPv6Receive.UdpChecksum = c->rx_udp6;
+
+	if (c->lso4) {
+		o->LsoV2.IPv4.Encapsulation = NDIS_ENCAPSULATION_IEEE_802_3;
+		o->LsoV2.IPv4.MaxOffLoadSize = VNET_TX_LSO_MAX_PAYLOAD;
+		o->LsoV2.IPv4.MinSegmentCount = 2;
+	}
+	if (c->lso6) {
+		o->LsoV2.IPv6.Encapsulation = NDIS_ENCAPSULATION_IEEE_802_3;
+		o->LsoV2.IPv6.MaxOffLoadSize = VNET_TX_LSO_MAX_PAYLOAD;
+		o->LsoV2.IPv6.MinSegmentCount = 2;
+		o->LsoV2.IPv6.IpExtensionHeadersSupported = NDIS_OFFLOAD_SUPPORTED;
+		o->LsoV2.IPv6.TcpOptionsSupported = NDIS_OFFLOAD_SUPPORTED;
+	}
+	(void)a;
+}
+
+VOID vnet_indicate_offload(struct vnet_adapter *a)
+{
+	NDIS_STATUS_INDICATION ind;
+	NDIS_OFFLOAD o;
+
+	vnet_fill_offload(a, &a->offload, &o);
+	NdisZeroMemory(&ind, sizeof(ind));
+	ind.Header.Type = NDIS_OBJECT_TYPE_STATUS_INDICATION;
+	ind.Header.Revision = NDIS_STATUS_INDICATION_REVISION_1;
+	ind.Header.Size = NDIS_SIZEOF_STATUS_INDICATION_REVISION_1;
+	ind.SourceHandle = a->handle;
+	ind.StatusCode = NDIS_STATUS_TASK_OFFLOAD_CURRENT_CONFIG;
+	ind.StatusBuffer = &o;
+	ind.StatusBufferSize = sizeof(o);
+	NdisMIndicateStatusEx(a->handle, &ind);
+}
+
+/* ------------------------------------------------------------------ interrupts */
+
+static VOID service_all(struct vnet_adapter *a, BOOLEAN config)
+{
+	ULONG i;
+
+	for (i = 0; i < a->pairs; i++) {
+		vnet_rxq_receive(&a->rxq[i]);
+		vnet_txq_complete(&a->txq[i]);
+	}
+	if (config)
+		config_changed(a);
+}
+
+static BOOLEAN NTAPI vnet_isr(NDIS_HANDLE ctx, PBOOLEAN queue_dpc, PULONG target)
+{
+	struct vnet_adapter *a = ctx;
+	uint8_t isr;
+
+	*queue_dpc = FALSE;
+	*target = 0;
+	/* A shared line may fire for another device; after removal the registers are gone. */
+	if (a->removed || !a->vdev.ops)
+		return FALSE;
+	isr = virtio_isr_read(&a->vdev);
+	if (isr == 0 || isr == 0xFF)
+		return FALSE;
+	InterlockedOr(&a->isr_bits, isr);
+	*queue_dpc = TRUE;
+	return TRUE;
+}
+
+static VOID NTAPI vnet_dpc(NDIS_HANDLE ctx, PVOID dpc_ctx, PVOID throttle, PVOID reserved)
+{
+	struct vnet_adapter *a = ctx;
+	LONG bits = InterlockedExchange(&a->isr_bits, 0);
+
+	(void)dpc_ctx;
+	(void)throttle;
+	(void)reserved;
+	if (a->removed)
+		return;
+	service_all(a, (bits & VIRTIO_PCI_ISR_CONFIG) != 0);
+}
+
+static VOID NTAPI vnet_intr_enable(NDIS_HANDLE ctx)
+{
+	/* virtio has no device-wide interrupt mask; per-queue suppression is done by the core. */
+	(void)ctx;
+}
+
+static VOID NTAPI vnet_intr_disable(NDIS_HANDLE ctx)
+{
+	(void)ctx;
+}
+
+static BOOLEAN NTAPI vnet_msi_isr(NDIS_HANDLE ctx, ULONG msg, PBOOLEAN queue_dpc, PULONG target)
+{
+	struct vnet_adapter *a = ctx;
+
+	(void)msg;
+	*target = 0;
+	/* MSI-X messages are never shared: no register read needed to claim them. */
+	*queue_dpc = !a->removed;
+	return TRUE;
+}
+
+static VOID NTAPI vnet_msi_dpc(NDIS_HANDLE ctx, ULONG msg, PVOID dpc_ctx, PVOID throttle,
+							   PVOID reserved)
+{
+	struct vnet_adapter *a = ctx;
+	ULONG i;
+
+	(void)dpc_ctx;
+	(void)throttle;
+	(void)reserved;
+	if (a->removed)
+		return;
+	/* Plain MSI (not MSI-X): virtio vectors are unused, so the message means "look at all". */
+	if (!a->msix) {
+		service_all(a, TRUE);
+		return;
+	}
+	for (i = 0; i < a->pairs; i++) {
+		if (a->rxq[i].msix == msg)
+			vnet_rxq_receive(&a->rxq[i]);
+		if (a->txq[i].msix == msg)
+			vnet_txq_complete(&a->txq[i]);
+	}
+	if (a->config_msix == msg)
+		config_changed(a);
+}
+
+static VOID NTAPI vnet_msi_enable(NDIS_HANDLE ctx, ULONG msg)
+{
+	(void)ctx;
+	(void)msg;
+}
+
+static VOID NTAPI vnet_msi_disable(NDIS_HANDLE ctx, ULONG msg)
+{
+	(void)ctx;
+	(void)msg;
+}
+
+static NDIS_STATUS register_interrupts(struct vnet_adapter *a)
+{
+	NDIS_MINIPORT_INTERRUPT_CHARACTERISTICS ic;
+	NDIS_STATUS st;
+
+	NdisZeroMemory(&ic, sizeof(ic));
+	ic.Header.Type = NDIS_OBJECT_TYPE_MINIPORT_INTERRUPT;
+	ic.Header.Revision = NDIS_MINIPORT_INTERRUPT_REVISION_1;
+	ic.Header.Size = NDIS_SIZEOF_MINIPORT_INTERRUPT_CHARACTERISTICS_REVISION_1;
+	ic.InterruptHandler = vnet_isr;
+	ic.InterruptDpcHandler = vnet_dpc;
+	ic.DisableInterruptHandler = vnet_intr_disable;
+	ic.EnableInterruptHandler = vnet_intr_enable;
+	ic.MsiSupported = TRUE;
+	ic.MsiSyncWithAllMessages = TRUE;
+	ic.MessageInterruptHandler = vnet_msi_isr;
+	ic.MessageInterruptDpcHandler = vnet_msi_dpc;
+	ic.DisableMessageInterruptHandler = vnet_msi_disable;
+	ic.EnableMessageInterruptHandler = vnet_msi_enable;
+	st = NdisMRegisterInterruptEx(a->handle, a, &ic, &a->intr);
+	if (st != NDIS_STATUS_SUCCESS) {
+		a->intr = NULL;
+		return st;
+	}
+	a->msix = ic.InterruptType == NDIS_CONNECT_MESSAGE_BASED && ic.MessageInfoTable &&
+			  ic.MessageInfoTable->MessageCount > 0 && a->vdev.msix_cap != 0;
+	a->msg_count = a->msix ? ic.MessageInfoTable->MessageCount : 0;
+	a->msg_info = ic.MessageInfoTable;
+	return NDIS_STATUS_SUCCESS;
+}
+
+/* Spread queues over the messages NDIS granted (the INF asks for 2 per pair + 2). */
+static VOID assign_vectors(struct vnet_adapter *a)
+{
+	ULONG i, n = a->msg_count;
+
+	a->config_msix = VIRTIO_MSI_NO_VECTOR;
+	for (i = 0; i < a->pairs; i++)
+		a->rxq[i].msix = a->txq[i].msix = VIRTIO_MSI_NO_VECTOR;
+	if (!a->msix)
+		return;
+	a->config_msix = 0;
+	for (i = 0; i < a->pairs; i++) {
+		if (n >= 2u * a->pairs + 1) {
+			a->rxq[i].msix = (uint16_t)(1 + 2 * i);
+			a->txq[i].msix = (uint16_t)(2 + 2 * i);
+		} else if (n >= a->pairs + 1u) {
+			a->rxq[i].msix = a->txq[i].msix = (uint16_t)(1 + i);
+		} else {
+			a->rxq[i].msix = a->txq[i].msix = 0;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ device start/stop */
+
+static NDIS_STATUS alloc_queue_mem(struct vnet_adapter *a, uint16_t index, uint16_t *size,
+								   uint16_t indirect, struct vnet_dma *ring, PVOID *state,
+								   ULONG *state_len, uint16_t cap)
+{
+	uint16_t max;
+	size_t rlen, slen;
+	int rc;
+
+	rc = virtio_queue_max_size(&a->vdev, index, &max);
+	if (rc != VIRTIO_OK)
+		return vnet_status(rc);
+	/* Legacy devices dictate the size; modern ones take any power of two up to max. */
+	*size = max;
+	if (!virtio_is_legacy(&a->vdev))
+		while (*size > cap && *size > 1)
+			*size /= 2;
+	rlen = virtio_queue_ring_size(&a->vdev, *size, indirect);
+	slen = virtio_queue_state_size(*size);
+	if (rlen == 0 || slen == 0 || rlen > 0x1000000 || slen > 0x1000000)
+		return NDIS_STATUS_DEVICE_FAILED;
+	if (vnet_alloc_dma(a, (ULONG)rlen, ring) != NDIS_STATUS_SUCCESS)
+		return NDIS_STATUS_RESOURCES;
+	*state = vnet_alloc(a, (ULONG)slen);
+	*state_len = (ULONG)slen;
+	return *state ? NDIS_STATUS_SUCCESS : NDIS_STATUS_RESOURCES;
+}
+
+static int setup_queue(struct vnet_adapter *a, uint16_t index, uint16_t size, uint16_t vector,
+					   uint16_t indirect, struct vnet_dma *ring, PVOID state, ULONG state_len,
+					   struct virtq **vq)
+{
+	struct virtio_queue_params p;
+
+	NdisZeroMemory(&p, sizeof(p));
+	p.index = index;
+	p.size = virtio_is_legacy(&a->vdev) ? 0 : size;
+	p.msix_vector = vector;
+	p.indirect_max = indirect;
+	p.ring_va = ring->va;
+	p.ring_pa = (uint64_t)ring->pa.QuadPart;
+	p.ring_len = ring->len;
+	p.state = state;
+	p.state_len = state_len;
+	return virtio_queue_setup(&a->vdev, &p, vq);
+}
+
+/* Bring the device from reset to DRIVER_OK with every queue posted (Initialize and D0). */
+NDIS_STATUS vnet_hw_start(struct vnet_adapter *a)
+{
+	struct vnet_ctrl_cmd cmd;
+	uint64_t got;
+	uint16_t ind = has(a, VIRTIO_F_INDIRECT_DESC) ? VNET_TX_INDIRECT : 0;
+	ULONG i;
+	int rc;
+
+	if (a->removed)
+		return NDIS_STATUS_ADAPTER_REMOVED;
+	rc = virtio_begin(&a->vdev);
+	if (rc == VIRTIO_OK)
+		rc = virtio_negotiate(&a->vdev, a->features, &got);
+	/* A device that changed its offer between resets cannot be driven with the old setup. */
+	if (rc == VIRTIO_OK && got != a->features)
+		rc = VIRTIO_ENOTSUP;
+	if (rc == VIRTIO_OK && a->msix) {
+		virtio_set_msix_enabled(&a->vdev, TRUE);
+		if (virtio_set_config_vector(&a->vdev, a->config_msix) != VIRTIO_OK)
+			VNET_LOG(DPFLTR_WARNING_LEVEL, "config vector refused, link changes only by polling\n");
+	}
+	for (i = 0; rc == VIRTIO_OK && i < a->pairs; i++) {
+		rc = setup_queue(a, a->rxq[i].index, a->rxq[i].size, a->rxq[i].msix, 0, &a->rxq[i].ring,
+						 a->rxq[i].state, a->rxq[i].state_len, &a->rxq[i].vq);
+		if (rc == VIRTIO_OK)
+			rc = setup_queue(a, a->txq[i].index, a->txq[i].size, a->txq[i].msix, ind,
+							 &a->txq[i].ring, a->txq[i].state, a->txq[i].state_len,
+							 &a->txq[i].vq);
+	}
+	if (rc == VIRTIO_OK && a->ctrl_ring.va)
+		rc = setup_queue(a, a->ctrl_index, a->ctrl_size, VIRTIO_MSI_NO_VECTOR, 0, &a->ctrl_ring,
+						 a->ctrl_state, a->ctrl_state_len, &a->ctrl_vq);
+	if (rc == VIRTIO_OK)
+		rc = virtio_driver_ok(&a->vdev);
+	if (rc != VIRTIO_OK) {
+		VNET_LOG(DPFLTR_ERROR_LEVEL, "device start failed: %s\n",
+				   virtio_strerror(rc));
+		virtio_fail(&a->vdev);
+		return vnet_status(rc);
+	}
+	a->ctrl_broken = FALSE;
+	InterlockedExchange(&a->hw_running, 1);
+	for (i = 0; i < a->pairs; i++)
+		vnet_rxq_fill(&a->rxq[i]);
+
+	vnet_program_steering(a);
+	if (NdisEqualMemory(a->cur_mac, a->perm_mac, VNET_MAC_LEN) == 0) {
+		BOOLEAN set = FALSE;
+
+		/* NetworkAddress override: the control queue, else the writable legacy config. */
+		if (vnet_ctrl_mac_addr_set(a->features, a->cur_mac, &cmd) == VNET_OK) {
+			set = vnet_ctrl_send(a, &cmd) == NDIS_STATUS_SUCCESS;
+		} else if (virtio_is_legacy(&a->vdev)) {
+			set = TRUE;
+			for (i = 0; i < VNET_MAC_LEN; i++)
+				set &= virtio_config_write8(&a->vdev, i, a->cur_mac[i]) == VIRTIO_OK;
+		}
+		if (!set) {
+			/* The device would not deliver frames for an address it does not know. */
+			VNET_LOG(DPFLTR_WARNING_LEVEL, "NetworkAddress not supported by the device\n");
+			NdisMoveMemory(a->cur_mac, a->perm_mac, VNET_MAC_LEN);
+			NdisAcquireSpinLock(&a->state_lock);
+			NdisMoveMemory(a->filter.mac, a->perm_mac, VNET_MAC_LEN);
+			NdisReleaseSpinLock(&a->state_lock);
+		}
+	}
+	(void)vnet_apply_filter(a);
+	read_link(a);
+	return NDIS_STATUS_SUCCESS;
+}
+
+/* Reset the device and take every buffer back (D3, halt, failed start). */
+VOID vnet_hw_stop(struct vnet_adapter *a)
+{
+	ULONG i;
+	void *cookie;
+
+	InterlockedExchange(&a->hw_running, 0);
+	if (!a->removed && a->vdev.ops)
+		(void)virtio_reset(&a->vdev);
+	for (i = 0; i < a->pairs; i++) {
+		struct vnet_rxq *q = &a->rxq[i];
+
+		NdisAcquireSpinLock(&q->lock);
+		if (q->vq) {
+			while ((cookie = vq_detach_unused(q->vq)) != NULL) {
+				struct vnet_rxb *b = cookie;
+
+				if (b >= q->bufs && b < q->bufs + q->nbufs)
+					b->posted = FALSE;
+			}
+		}
+		q->vq = NULL;
+		q->posted = 0;
+		NdisReleaseSpinLock(&q->lock);
+		vnet_txq_abort(&a->txq[i], NDIS_STATUS_REQUEST_ABORTED, TRUE);
+	}
+	NdisAcquireSpinLock(&a->ctrl_lock);
+	if (a->ctrl_vq)
+		while (vq_detach_unused(a->ctrl_vq) != NULL)
+			;
+	a->ctrl_vq = NULL;
+	NdisReleaseSpinLock(&a->ctrl_lock);
+}
+
+/* ------------------------------------------------------------------ pause */
+
+static LONG tx_in_flight(struct vnet_adapter *a)
+{
+	LONG n = 0;
+	ULONG i;
+
+	for (i = 0; i < a->pairs; i++) {
+		NdisAcquireSpinLock(&a->txq[i].lock);
+		n += a->txq[i].in_flight;
+		NdisReleaseSpinLock(&a->txq[i].lock);
+	}
+	return n;
+}
+
+VOID vnet_check_pause_done(struct vnet_adapter *a)
+{
+	if (!a->pause_pending)
+		return;
+	if (a->rx_indicated != 0 || tx_in_flight(a) != 0)
+		return;
+	if (InterlockedExchange(&a->pause_pending, 0))
+		NdisMPauseComplete(a->handle);
+}
+
+NDIS_STATUS NTAPI vnet_pause(NDIS_HANDLE ctx, PNDIS_MINIPORT_PAUSE_PARAMETERS params)
+{
+	struct vnet_adapter *a = ctx;
+	ULONG i;
+
+	(void)params;
+	InterlockedExchange(&a->paused, 1);
+	for (i = 0; i < a->pairs; i++) {
+		/* Never sent: complete with NDIS_STATUS_PAUSED. Sends the device holds finish normally,
+		 * unless the device is gone. */
+		vnet_txq_abort(&a->txq[i], a->removed ? NDIS_STATUS_ADAPTER_REMOVED : NDIS_STATUS_PAUSED,
+					   a->removed != 0);
+	}
+	/* Set before looking at the counters: a completion that brings them to zero after the check
+	 * then sees the flag and calls NdisMPauseComplete; whoever clears the flag completes. */
+	InterlockedExchange(&a->pause_pending, 1);
+	if (a->rx_indicated == 0 && tx_in_flight(a) == 0 && InterlockedExchange(&a->pause_pending, 0))
+		return NDIS_STATUS_SUCCESS;
+	return NDIS_STATUS_PENDING;
+}
+
+NDIS_STATUS NTAPI vnet_restart(NDIS_HANDLE ctx, PNDIS_MINIPORT_RESTART_PARAMETERS params)
+{
+	struct vnet_adapter *a = ctx;
+
+	(void)params;
+	if (a->removed)
+		return NDIS_STATUS_ADAPTER_REMOVED;
+	InterlockedExchange(&a->paused, 0);
+	return NDIS_STATUS_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ initialize / halt */
+
+static VOID free_adapter(struct vnet_adapter *a)
+{
+	ULONG i;
+
+	if (a->intr)
+		NdisMDeregisterInterruptEx(a->intr);
+	a->intr = NULL;
+	for (i = 0; i < VNET_MAX_PAIRS; i++) {
+		vnet_rxq_free(a, &a->rxq[i]);
+		vnet_txq_free(a, &a->txq[i]);
+		vnet_free_dma(a, &a->rxq[i].ring);
+		vnet_free_dma(a, &a->txq[i].ring);
+		vnet_free(a, a->rxq[i].state);
+		vnet_free(a, a->txq[i].state);
+		NdisFreeSpinLock(&a->rxq[i].lock);
+		NdisFreeSpinLock(&a->txq[i].lock);
+	}
+	vnet_free_dma(a, &a->ctrl_ring);
+	vnet_free_dma(a, &a->ctrl_buf);
+	vnet_free(a, a->ctrl_state);
+	if (a->nbl_pool)
+		NdisFreeNetBufferListPool(a->nbl_pool);
+	if (a->dma)
+		NdisMDeregisterScatterGatherDma(a->dma);
+	vnet_unmap_resources(a);
+	NdisFreeSpinLock(&a->ctrl_lock);
+	NdisFreeSpinLock(&a->state_lock);
+	NdisFreeMemoryWithTagPriority(a->handle, a, VNET_TAG);
+}
+
+static NDIS_STATUS set_attributes(struct vnet_adapter *a)
+{
+	NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES gen;
+	NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES off;
+	NDIS_RECEIVE_SCALE_CAPABILITIES rss;
+	NDIS_OFFLOAD cur, hw;
+	NDIS_STATUS st;
+
+	NdisZeroMemory(&rss, sizeof(rss));
+	rss.Header.Type = NDIS_OBJECT_TYPE_RSS_CAPABILITIES;
+	rss.Header.Revision = NDIS_RECEIVE_SCALE_CAPABILITIES_REVISION_2;
+	rss.Header.Size = NDIS_SIZEOF_RECEIVE_SCALE_CAPABILITIES_REVISION_2;
+	rss.CapabilitiesFlags = NDIS_RSS_CAPS_CLASSIFICATION_AT_DPC | NDIS_RSS_CAPS_HASH_TYPE_TCP_IPV4 |
+							NDIS_RSS_CAPS_HASH_TYPE_TCP_IPV6 | NdisHashFunctionToeplitz;
+	if (a->msix)
+		rss.CapabilitiesFlags |= NDIS_RSS_CAPS_MESSAGE_SIGNALED_INTERRUPTS;
+	rss.NumberOfInterruptMessages = a->msix ? a->msg_count : 1;
+	rss.NumberOfReceiveQueues = a->pairs;
+	rss.NumberOfIndirectionTableEntries = VNET_RSS_TABLE_MAX;
+
+	NdisZeroMemory(&gen, sizeof(gen));
+	gen.Header.Type = NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES;
+	gen.Header.Revision = NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_2;
+	gen.Header.Size = NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_2;
+	gen.MediaType = NdisMedium802_3;
+	gen.PhysicalMediumType = NdisPhysicalMediumUnspecified;
+	gen.MtuSize = a->mtu;
+	gen.MaxXmitLinkSpeed = gen.MaxRcvLinkSpeed = a->link_speed;
+	gen.XmitLinkSpeed = gen.RcvLinkSpeed = a->link_up ? a->link_speed : VNET_LINK_SPEED_UNKNOWN;
+	gen.MediaConnectState = a->link_up ? MediaConnectStateConnected : MediaConnectStateDisconnected;
+	gen.MediaDuplexState = MediaDuplexStateFull;
+	gen.LookaheadSize = a->max_frame;
+	gen.MacOptions = NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA | NDIS_MAC_OPTION_TRANSFERS_NOT_PEND |
+					 NDIS_MAC_OPTION_NO_LOOPBACK | NDIS_MAC_OPTION_8021P_PRIORITY |
+					 NDIS_MAC_OPTION_8021Q_VLAN;
+	gen.SupportedPacketFilters = VNET_PF_SUPPORTED;
+	gen.MaxMulticastListSize = VNET_MCAST_MAX;
+	gen.MacAddressLength = VNET_MAC_LEN;
+	NdisMoveMemory(gen.PermanentMacAddress, a->perm_mac, VNET_MAC_LEN);
+	NdisMoveMemory(gen.CurrentMacAddress, a->cur_mac, VNET_MAC_LEN);
+	gen.RecvScaleCapabilities = a->rss_enabled_cfg ? &rss : NULL;
+	gen.AccessType = NET_IF_ACCESS_BROADCAST;
+	gen.DirectionType = NET_IF_DIRECTION_SENDRECEIVE;
+	gen.ConnectionType = NET_IF_CONNECTION_DEDICATED;
+	gen.IfType = IF_TYPE_ETHERNET_CSMACD;
+	gen.IfConnectorPresent = TRUE;
+	gen.SupportedStatistics = VNET_STATS_SUPPORTED;
+	gen.SupportedPauseFunctions = NdisPauseFunctionsUnsupported;
+	gen.SupportedOidList = vnet_supported_oids;
+	gen.SupportedOidListLength = vnet_supported_oids_len;
+	gen.AutoNegotiationFlags = NDIS_LINK_STATE_DUPLEX_AUTO_NEGOTIATED;
+	st = NdisMSetMiniportAttributes(a->handle, (PNDIS_MINIPORT_ADAPTER_ATTRIBUTES)&gen);
+	if (st != NDIS_STATUS_SUCCESS)
+		return st;
+
+	vnet_fill_offload(a, &a->offload, &cur);
+	vnet_fill_offload(a, &a->caps, &hw);
+	NdisZeroMemory(&off, sizeof(off));
+	off.Header.Type = NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES;
+	off.Header.Revision = NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES_REVISION_1;
+	off.Header.Size = NDIS_SIZEOF_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES_REVISION_1;
+	off.DefaultOffloadConfiguration = &cur;
+	off.HardwareOffloadCapabilities = &hw;
+	return NdisMSetMiniportAttributes(a->handle, (PNDIS_MINIPORT_ADAPTER_ATTRIBUTES)&off);
+}
+
+/* Device configuration: MAC, MTU, queue pairs; all validated. */
+static NDIS_STATUS read_device_config(struct vnet_adapter *a, BOOLEAN mac_override)
+{
+	uint16_t v16;
+	LARGE_INTEGER t;
+
+	if (has(a, VIRTIO_NET_F_MAC) &&
+		virtio_config_read_bytes(&a->vdev, 0, a->perm_mac, VNET_MAC_LEN) == VIRTIO_OK &&
+		vnet_mac_valid_unicast(a->perm_mac)) {
+		/* the device's address */
+	} else {
+		/* No usable address: a random locally administered one (02:xx...). */
+		KeQueryTickCount(&t);
+		a->perm_mac[0] = 0x02;
+		a->perm_mac[1] = 0x56;
+		a->perm_mac[2] = (UCHAR)(t.LowPart >> 24);
+		a->perm_mac[3] = (UCHAR)(t.LowPart >> 16);
+		a->perm_mac[4] = (UCHAR)(t.LowPart >> 8);
+		a->perm_mac[5] = (UCHAR)t.LowPart;
+	}
+	if (!mac_override)
+		NdisMoveMemory(a->cur_mac, a->perm_mac, VNET_MAC_LEN);
+
+	if (has(a, VIRTIO_NET_F_MTU) &&
+		virtio_config_read16(&a->vdev, offsetof(struct virtio_net_config, mtu), &v16) ==
+			VIRTIO_OK) {
+		/* 68 is the IPv4 minimum MTU (RFC 791); smaller is a device error. */
+		if (v16 < 68)
+			return NDIS_STATUS_DEVICE_FAILED;
+		if (a->mtu > v16)
+			a->mtu = v16;
+	}
+	if (a->mtu > VNET_MAX_MTU)
+		a->mtu = VNET_MAX_MTU;
+	a->max_frame = a->mtu + VNET_ETH_HLEN;
+
+	a->max_pairs = 1;
+	if (has(a, VIRTIO_NET_F_RSS) && has(a, VIRTIO_NET_F_CTRL_VQ) &&
+		virtio_config_read8(&a->vdev, offsetof(struct virtio_net_config, rss_max_key_size),
+							&a->rss_lim.max_key) == VIRTIO_OK &&
+		virtio_config_read16(&a->vdev,
+							 offsetof(struct virtio_net_config, rss_max_indirection_table_length),
+							 &a->rss_lim.max_table) == VIRTIO_OK &&
+		virtio_config_read32(&a->vdev, offsetof(struct virtio_net_config, supported_hash_types),
+							 &a->rss_lim.hash_types) == VIRTIO_OK)
+		/* Limits below the spec minimum: keep the device out of RSS, software hashing only. */
+		a->dev_rss = vnet_rss_limits_check(&a->rss_lim) == VNET_OK;
+	if ((has(a, VIRTIO_NET_F_MQ) || has(a, VIRTIO_NET_F_RSS)) && has(a, VIRTIO_NET_F_CTRL_VQ) &&
+		virtio_config_read16(&a->vdev, offsetof(struct virtio_net_config, max_virtqueue_pairs),
+							 &v16) == VIRTIO_OK) {
+		if (v16 < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN || v16 > VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX)
+			return NDIS_STATUS_DEVICE_FAILED;
+		a->max_pairs = v16;
+	}
+	a->pairs = 1;
+	if (a->rss_enabled_cfg && a->max_pairs > 1) {
+		ULONG cpus = KeQueryActiveProcessorCount(NULL), p = a->max_pairs;
+
+		if (p > a->rss_queues_cfg)
+			p = a->rss_queues_cfg;
+		if (p > cpus)
+			p = cpus;
+		if (p > VNET_MAX_PAIRS)
+			p = VNET_MAX_PAIRS;
+		a->pairs = (uint16_t)(p ? p : 1);
+	}
+	return NDIS_STATUS_SUCCESS;
+}
+
+NDIS_STATUS NTAPI vnet_initialize(NDIS_HANDLE handle, NDIS_HANDLE driver_ctx,
+										 PNDIS_MINIPORT_INIT_PARAMETERS params)
+{
+	NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES reg;
+	NET_BUFFER_LIST_POOL_PARAMETERS pool;
+	NDIS_SG_DMA_DESCRIPTION dma;
+	struct vnet_adapter *a;
+	BOOLEAN mac_override;
+	NDIS_STATUS st;
+	ULONG i;
+	int rc;
+
+	(void)driver_ctx;
+	a = NdisAllocateMemoryWithTagPriority(handle, sizeof(*a), VNET_TAG, NormalPoolPriority);
+	if (!a)
+		return NDIS_STATUS_RESOURCES;
+	NdisZeroMemory(a, sizeof(*a));
+	a->handle = handle;
+	a->power = NdisDeviceStateD0;
+	NdisAllocateSpinLock(&a->ctrl_lock);
+	NdisAllocateSpinLock(&a->state_lock);
+	for (i = 0; i < VNET_MAX_PAIRS; i++) {
+		NdisAllocateSpinLock(&a->rxq[i].lock);
+		NdisAllocateSpinLock(&a->txq[i].lock);
+		a->rxq[i].a = a;
+		a->txq[i].a = a;
+	}
+
+	NdisZeroMemory(&reg, sizeof(reg));
+	reg.Header.Type = NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES;
+	reg.Header.Revision = NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1;
+	reg.Header.Size = NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1;
+	reg.MiniportAdapterContext = a;
+	reg.AttributeFlags = NDIS_MINIPORT_ATTRIBUTES_HARDWARE_DEVICE |
+						 NDIS_MINIPORT_ATTRIBUTES_BUS_MASTER |
+						 NDIS_MINIPORT_ATTRIBUTES_SURPRISE_REMOVE_OK;
+	reg.CheckForHangTimeInSeconds = 0;
+	reg.InterfaceType = NdisInterfacePci;
+	st = NdisMSetMiniportAttributes(handle, (PNDIS_MINIPORT_ADAPTER_ATTRIBUTES)&reg);
+	if (st != NDIS_STATUS_SUCCESS)
+		goto fail;
+
+	read_config(a, &mac_override);
+	st = vnet_map_resources(a, params ? params->AllocatedResources : NULL);
+	if (st != NDIS_STATUS_SUCCESS)
+		goto fail;
+	rc = virtio_init(&a->vdev, &vnet_os_ops, a, 0);
+	if (rc == VIRTIO_OK && virtio_device_type(&a->vdev) != VIRTIO_ID_NET)
+		rc = VIRTIO_ENODEV;
+	if (rc == VIRTIO_OK)
+		rc = virtio_begin(&a->vdev);
+	if (rc == VIRTIO_OK)
+		rc = virtio_negotiate(&a->vdev,
+							  vnet_features_select(wanted_features(a),
+												   virtio_device_features(&a->vdev)),
+							  &a->features);
+	if (rc != VIRTIO_OK) {
+		st = vnet_status(rc);
+		goto fail;
+	}
+	st = read_device_config(a, mac_override);
+	if (st != NDIS_STATUS_SUCCESS)
+		goto fail;
+
+	/* Legacy devices without ANY_LAYOUT want the header in a descriptor of its own. */
+	a->split_hdr = virtio_is_legacy(&a->vdev) && !has(a, VIRTIO_F_ANY_LAYOUT);
+	a->hdr_len = virtio_net_hdr_len(has(a, VIRTIO_F_VERSION_1), has(a, VIRTIO_NET_F_MRG_RXBUF),
+									false);
+	/* Room for a whole frame with up to two VLAN tags in every receive buffer. */
+	a->rx_buf_len = (a->hdr_len + a->max_frame + 2 * VNET_VLAN_HLEN + 63u) & ~63u;
+	a->lookahead = a->max_frame;
+	a->vlan_sw = TRUE;
+	vnet_offload_caps(a->features, &a->caps);
+	vnet_offload_mask(&a->offload, &a->caps);
+	a->filter.packet_filter = 0;
+	NdisMoveMemory(a->filter.mac, a->cur_mac, VNET_MAC_LEN);
+
+	NdisZeroMemory(&dma, sizeof(dma));
+	dma.Header.Type = NDIS_OBJECT_TYPE_SG_DMA_DESCRIPTION;
+	dma.Header.Revision = NDIS_SG_DMA_DESCRIPTION_REVISION_1;
+	dma.Header.Size = NDIS_SIZEOF_SG_DMA_DESCRIPTION_REVISION_1;
+	dma.Flags = NDIS_SG_DMA_64_BIT_ADDRESS;
+	dma.MaximumPhysicalMapping = VNET_MAX_FRAME_LEN;
+	dma.ProcessSGListHandler = vnet_process_sg_list;
+	st = NdisMRegisterScatterGatherDma(handle, &dma, &a->dma);
+	if (st != NDIS_STATUS_SUCCESS) {
+		a->dma = NULL;
+		goto fail;
+	}
+
+	NdisZeroMemory(&pool, sizeof(pool));
+	pool.Header.Type = NDIS_OBJECT_TYPE_DEFAULT;
+	pool.Header.Revision = NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1;
+	pool.Header.Size = NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1;
+	pool.ProtocolId = NDIS_PROTOCOL_ID_DEFAULT;
+	pool.fAllocateNetBuffer = TRUE;
+	pool.PoolTag = VNET_TAG;
+	a->nbl_pool = NdisAllocateNetBufferListPool(handle, &pool);
+	if (!a->nbl_pool) {
+		st = NDIS_STATUS_RESOURCES;
+		goto fail;
+	}
+
+	st = register_interrupts(a);
+	if (st != NDIS_STATUS_SUCCESS)
+		goto fail;
+	assign_vectors(a);
+
+	for (i = 0; i < a->pairs; i++) {
+		a->rxq[i].index = (uint16_t)(2 * i);
+		a->txq[i].index = (uint16_t)(2 * i + 1);
+		st = alloc_queue_mem(a, a->rxq[i].index, &a->rxq[i].size, 0, &a->rxq[i].ring,
+							 &a->rxq[i].state, &a->rxq[i].state_len, VNET_QUEUE_MAX);
+		if (st == NDIS_STATUS_SUCCESS)
+			st = alloc_queue_mem(a, a->txq[i].index, &a->txq[i].size,
+								 has(a, VIRTIO_F_INDIRECT_DESC) ? VNET_TX_INDIRECT : 0,
+								 &a->txq[i].ring, &a->txq[i].state, &a->txq[i].state_len,
+								 VNET_QUEUE_MAX);
+		if (st == NDIS_STATUS_SUCCESS)
+			st = vnet_rxq_init(a, &a->rxq[i]);
+		if (st == NDIS_STATUS_SUCCESS)
+			st = vnet_txq_init(a, &a->txq[i]);
+		if (st != NDIS_STATUS_SUCCESS)
+			goto fail;
+	}
+	/* With mergeable buffers one packet may take any number of ring entries up to the ring. */
+	a->rxcfg.hdr_len = a->hdr_len;
+	a->rxcfg.mergeable = has(a, VIRTIO_NET_F_MRG_RXBUF);
+	a->rxcfg.guest_csum = has(a, VIRTIO_NET_F_GUEST_CSUM);
+	a->rxcfg.max_frame_len = a->max_frame + 2 * VNET_VLAN_HLEN;
+	a->rxcfg.max_buffers = a->rxq[0].size;
+
+	if (has(a, VIRTIO_NET_F_CTRL_VQ)) {
+		/* Features negotiated with CTRL_VQ depend on it, so a missing control queue is fatal. */
+		a->ctrl_index = (uint16_t)(has(a, VIRTIO_NET_F_MQ) || has(a, VIRTIO_NET_F_RSS) ?
+									   2u * a->max_pairs : 2u);
+		st = alloc_queue_mem(a, a->ctrl_index, &a->ctrl_size, 0, &a->ctrl_ring, &a->ctrl_state,
+							 &a->ctrl_state_len, 64);
+		if (st == NDIS_STATUS_SUCCESS)
+			st = vnet_alloc_dma(a, PAGE_SIZE, &a->ctrl_buf);
+		if (st != NDIS_STATUS_SUCCESS)
+			goto fail;
+	}
+
+	st = vnet_hw_start(a);
+	if (st != NDIS_STATUS_SUCCESS)
+		goto fail_stop;
+	st = set_attributes(a);
+	if (st != NDIS_STATUS_SUCCESS)
+		goto fail_stop;
+	return NDIS_STATUS_SUCCESS;
+
+fail_stop:
+	vnet_hw_stop(a);
+fail:
+	VNET_LOG(DPFLTR_ERROR_LEVEL, "initialize failed 0x%x\n",
+			   (unsigned)st);
+	if (a->vdev.ops && !a->hw_running)
+		virtio_fail(&a->vdev);
+	free_adapter(a);
+	return st;
+}
+
+VOID NTAPI vnet_halt(NDIS_HANDLE ctx, NDIS_HALT_ACTION action)
+{
+	struct vnet_adapter *a = ctx;
+
+	if (action == NdisHaltDeviceSurpriseRemoved)
+		InterlockedExchange(&a->removed, 1);
+	vnet_hw_stop(a);
+	free_adapter(a);
+}
+
+VOID NTAPI vnet_device_pnp_event(NDIS_HANDLE ctx, PNET_DEVICE_PNP_EVENT event)
+{
+	struct vnet_adapter *a = ctx;
+
+	if (event && event->DevicePnPEvent == NdisDevicePnPEventSurpriseRemoved)
+		InterlockedExchange(&a->removed, 1);
+}
+
+VOID NTAPI vnet_shutdown(NDIS_HANDLE ctx, NDIS_SHUTDOWN_ACTION action)
+{
+	struct vnet_adapter *a = ctx;
+
+	(void)action;
+	/* Stop DMA; no waiting on locks or memory: this may run at high IRQL after a crash. */
+	InterlockedExchange(&a->hw_running, 0);
+	if (!a->removed && a->vdev.ops)
+		(void)virtio_reset(&a->vdev);
+}
+
+BOOLEAN NTAPI vnet_check_for_hang(NDIS_HANDLE ctx)
+{
+	(void)ctx;
+	/* Broken virtqueues are logged by the core; a reset would not repair a hostile device. */
+	return FALSE;
+}
+
+NDIS_STATUS NTAPI vnet_reset(NDIS_HANDLE ctx, PBOOLEAN addressing_reset)
+{
+	(void)ctx;
+	*addressing_reset = FALSE;
+	return NDIS_STATUS_SUCCESS;
+}

@@ -1,0 +1,405 @@
+/*
+ * vdpnet receive path.
+ *
+ * Every receive buffer is preallocated shared memory big enough for the virtio header and a
+ * whole frame (MTU + Ethernet header + two VLAN tags), with its own MDL and NET_BUFFER_LIST.
+ * With VIRTIO_NET_F_MRG_RXBUF a device may still spread one frame over several buffers; the
+ * driver then copies the continuation buffers behind the first one (which always has room,
+ * see vnet_rx_gather) and reposts them at once, so NDIS only ever sees single-MDL frames. The
+ * copy is rare (the device only splits what does not fit) and keeps the indication path simple.
+ *
+ * Nothing the device reports is trusted: cookies, lengths, buffer counts and header fields are
+ * validated (vnet_rx_*), and a packet that fails is dropped and its buffers reposted.
+ */
+#include "ndis_adapter.h"
+
+#define STAT_ADD(field, v) vnet_stat_add(&(field), (LONG64)(v))
+
+static struct vnet_rxb *rxb_from_cookie(struct vnet_rxq *q, void *cookie)
+{
+	struct vnet_rxb *b = cookie;
+
+	if (b < q->bufs || b >= q->bufs + q->nbufs ||
+		(ULONG_PTR)((PUCHAR)b - (PUCHAR)q->bufs) % sizeof(*b) != 0)
+		return NULL;
+	return b->posted ? b : NULL;
+}
+
+/* Caller holds q->lock. */
+static BOOLEAN rxq_post_locked(struct vnet_rxq *q, struct vnet_rxb *b)
+{
+	struct vq_sg sg[2];
+	uint16_t n = 1;
+
+	if (b->posted || b->indicated || !q->vq)
+		return FALSE;
+	sg[0].addr = (uint64_t)b->mem.pa.QuadPart;
+	sg[0].len = b->mem.len;
+	if (q->a->split_hdr) {
+		/* Same memory, two descriptors: the used length still counts both. */
+		sg[0].len = q->a->hdr_len;
+		sg[1].addr = sg[0].addr + q->a->hdr_len;
+		sg[1].len = b->mem.len - q->a->hdr_len;
+		n = 2;
+	}
+	if (vq_add(q->vq, sg, 0, n, b) != VIRTIO_OK)
+		return FALSE;
+	b->posted = TRUE;
+	q->posted++;
+	return TRUE;
+}
+
+VOID vnet_rxq_fill(struct vnet_rxq *q)
+{
+	struct vnet_adapter *a = q->a;
+	BOOLEAN kick = FALSE;
+	ULONG i;
+
+	NdisAcquireSpinLock(&q->lock);
+	if (a->hw_running && !a->removed && q->vq) {
+		for (i = 0; i < q->nbufs; i++)
+			rxq_post_locked(q, &q->bufs[i]);
+		kick = vq_kick_prepare(q->vq);
+	}
+	NdisReleaseSpinLock(&q->lock);
+	if (kick)
+		vq_notify(q->vq);
+}
+
+NDIS_STATUS vnet_rxq_init(struct vnet_adapter *a, struct vnet_rxq *q)
+{
+	ULONG per_chunk, i, c;
+
+	q->a = a;
+	q->nbufs = q->size;
+	if (q->nbufs == 0)
+		return NDIS_STATUS_RESOURCES;
+	/* About 64 KiB of contiguous memory per chunk keeps the allocations easy to satisfy. */
+	per_chunk = 0x10000u / a->rx_buf_len;
+	if (per_chunk == 0)
+		per_chunk = 1;
+	q->nchunks = (q->nbufs + per_chunk - 1) / per_chunk;
+	q->bufs = vnet_alloc(a, q->nbufs * sizeof(*q->bufs));
+	q->chunks = vnet_alloc(a, q->nchunks * sizeof(*q->chunks));
+	q->chain = vnet_alloc(a, q->nbufs * sizeof(*q->chain));
+	q->chain_bufs = vnet_alloc(a, q->nbufs * sizeof(*q->chain_bufs));
+	if (!q->bufs || !q->chunks || !q->chain || !q->chain_bufs)
+		return NDIS_STATUS_RESOURCES;
+	for (c = 0; c < q->nchunks; c++) {
+		ULONG n = q->nbufs - c * per_chunk;
+
+		if (n > per_chunk)
+			n = per_chunk;
+		if (vnet_alloc_dma(a, n * a->rx_buf_len, &q->chunks[c]) != NDIS_STATUS_SUCCESS)
+			return NDIS_STATUS_RESOURCES;
+	}
+	for (i = 0; i < q->nbufs; i++) {
+		struct vnet_rxb *b = &q->bufs[i];
+		struct vnet_dma *chunk = &q->chunks[i / per_chunk];
+		ULONG off = (i % per_chunk) * a->rx_buf_len;
+
+		b->q = q;
+		b->mem.va = (PUCHAR)chunk->va + off;
+		b->mem.pa.QuadPart = chunk->pa.QuadPart + off;
+		b->mem.len = a->rx_buf_len;
+		b->mdl = NdisAllocateMdl(a->handle, b->mem.va, b->mem.len);
+		if (!b->mdl)
+			return NDIS_STATUS_RESOURCES;
+		b->nbl = NdisAllocateNetBufferAndNetBufferList(a->nbl_pool, 0, 0, b->mdl, 0, b->mem.len);
+		if (!b->nbl)
+			return NDIS_STATUS_RESOURCES;
+		NET_BUFFER_LIST_MINIPORT_RESERVED(b->nbl)[0] = b;
+	}
+	return NDIS_STATUS_SUCCESS;
+}
+
+VOID vnet_rxq_free(struct vnet_adapter *a, struct vnet_rxq *q)
+{
+	ULONG i;
+
+	if (q->bufs) {
+		for (i = 0; i < q->nbufs; i++) {
+			if (q->bufs[i].nbl)
+				NdisFreeNetBufferList(q->bufs[i].nbl);
+			if (q->bufs[i].mdl)
+				NdisFreeMdl(q->bufs[i].mdl);
+		}
+	}
+	if (q->chunks)
+		for (i = 0; i < q->nchunks; i++)
+			vnet_free_dma(a, &q->chunks[i]);
+	vnet_free(a, q->bufs);
+	vnet_free(a, q->chunks);
+	vnet_free(a, q->chain);
+	vnet_free(a, q->chain_bufs);
+	q->bufs = NULL;
+	q->chunks = NULL;
+	q->chain = NULL;
+	q->chain_bufs = NULL;
+}
+
+static void count_rx(struct vnet_adapter *a, const UCHAR *frame, ULONG len)
+{
+	STAT_ADD(a->st.rx_ok, 1);
+	STAT_ADD(a->st.rx_bytes, len);
+	if (!(frame[0] & 1))
+		STAT_ADD(a->st.rx_ucast, 1);
+	else if (frame[0] == 0xff && frame[1] == 0xff && frame[2] == 0xff)
+		STAT_ADD(a->st.rx_bcast, 1);
+	else
+		STAT_ADD(a->st.rx_mcast, 1);
+}
+
+/* Checksum results NDIS may see, according to the receive offloads that are switched on. */
+static uint32_t rx_csum_flags(struct vnet_adapter *a, const struct vnet_rx_packet *pkt,
+							  uint32_t flags)
+{
+	const struct vnet_offload_cfg *o = &a->offload;
+	BOOLEAN v4 = pkt->info.ip_version == 4, v6 = pkt->info.ip_version == 6;
+	BOOLEAN tcp = pkt->info.l4_proto == VNET_IPPROTO_TCP;
+	BOOLEAN udp = pkt->info.l4_proto == VNET_IPPROTO_UDP;
+	uint32_t out = 0;
+
+	if (pkt->parse_status != VNET_OK)
+		return 0;
+	if (v4 && o->rx_ip4)
+		out |= flags & (VNET_RX_CSUM_IP_OK | VNET_RX_CSUM_IP_BAD);
+	if ((flags & VNET_RX_CSUM_TCP_OK) && tcp && ((v4 && o->rx_tcp4) || (v6 && o->rx_tcp6)))
+		out |= VNET_RX_CSUM_TCP_OK;
+	if ((flags & VNET_RX_CSUM_UDP_OK) && udp && ((v4 && o->rx_udp4) || (v6 && o->rx_udp6)))
+		out |= VNET_RX_CSUM_UDP_OK;
+	return out;
+}
+
+/*
+ * Turn a validated packet in buffer b into an NBL ready to indicate. Returns FALSE if the frame
+ * is to be dropped (filtered, checksum offsets bogus, wrong VLAN).
+ */
+static BOOLEAN rx_prepare(struct vnet_adapter *a, struct vnet_rxb *b, struct vnet_rx_packet *pkt)
+{
+	PUCHAR frame = (PUCHAR)b->mem.va + a->hdr_len;
+	ULONG len = pkt->frame_len, off = a->hdr_len;
+	PNET_BUFFER_LIST nbl = b->nbl;
+	PNET_BUFFER nb = NET_BUFFER_LIST_FIRST_NB(nbl);
+	NDIS_NET_BUFFER_LIST_8021Q_INFO vlan;
+	uint32_t flags = pkt->csum_flags, hash, type;
+	uint16_t tci;
+	BOOLEAN accept;
+
+	NdisDprAcquireSpinLock(&a->state_lock);
+	accept = vnet_filter_accept(&a->filter, frame, len);
+	NdisDprReleaseSpinLock(&a->state_lock);
+	if (!accept)
+		return FALSE;
+
+	if (flags & VNET_RX_CSUM_PARTIAL) {
+		if (vnet_rx_complete_csum(frame, len, pkt->csum_start, pkt->csum_offset) != VNET_OK)
+			return FALSE;
+		/* The device vouches for the data; the checksum is now correct too. */
+		if (pkt->info.has_l4 && pkt->info.l4_proto == VNET_IPPROTO_TCP)
+			flags |= VNET_RX_CSUM_TCP_OK;
+		else if (pkt->info.has_l4 && pkt->info.l4_proto == VNET_IPPROTO_UDP)
+			flags |= VNET_RX_CSUM_UDP_OK;
+	}
+
+	NET_BUFFER_LIST_INFO(nbl, TcpIpChecksumNetBufferListInfo) =
+		vnet_ndis_rx_csum_info(rx_csum_flags(a, pkt, flags));
+	NET_BUFFER_LIST_INFO(nbl, Ieee8021QNetBufferListInfo) = NULL;
+	NET_BUFFER_LIST_INFO(nbl, NetBufferListHashValue) = NULL;
+	NET_BUFFER_LIST_INFO(nbl, NetBufferListHashInfo) = NULL;
+
+	if (a->rss_on) {
+		NdisDprAcquireSpinLock(&a->state_lock);
+		if (a->rss_on && vnet_rss_hash_frame(&a->rss, frame, len, &hash, &type) == VNET_OK) {
+			NET_BUFFER_LIST_SET_HASH_VALUE(nbl, hash);
+			NET_BUFFER_LIST_SET_HASH_TYPE(nbl, vnet_ndis_hash_type(type));
+			NET_BUFFER_LIST_SET_HASH_FUNCTION(nbl, NdisHashFunctionToeplitz);
+		}
+		NdisDprReleaseSpinLock(&a->state_lock);
+	}
+
+	/* virtio never strips tags: do it here so NDIS gets the 802.1Q info out of band. */
+	if (a->vlan_sw && vnet_vlan_strip(frame, len, &tci)) {
+		vlan.Value = NULL;
+		vlan.TagHeader.UserPriority = (tci >> 13) & 7u;
+		vlan.TagHeader.CanonicalFormatId = (tci >> 12) & 1u;
+		vlan.TagHeader.VlanId = tci & 0xFFFu;
+		if (a->vlan_id && vlan.TagHeader.VlanId && vlan.TagHeader.VlanId != a->vlan_id)
+			return FALSE;
+		NET_BUFFER_LIST_INFO(nbl, Ieee8021QNetBufferListInfo) = vlan.Value;
+		off += VNET_VLAN_HLEN;
+		len -= VNET_VLAN_HLEN;
+		frame += VNET_VLAN_HLEN;
+	}
+
+	NET_BUFFER_CURRENT_MDL(nb) = NET_BUFFER_FIRST_MDL(nb);
+	NET_BUFFER_DATA_OFFSET(nb) = off;
+	NET_BUFFER_CURRENT_MDL_OFFSET(nb) = off;
+	NET_BUFFER_DATA_LENGTH(nb) = len;
+	NET_BUFFER_LIST_NEXT_NBL(nbl) = NULL;
+	NET_BUFFER_LIST_STATUS(nbl) = NDIS_STATUS_SUCCESS;
+	nbl->SourceHandle = a->handle;
+	count_rx(a, frame, len);
+	return TRUE;
+}
+
+static VOID rx_indicate(struct vnet_rxq *q, PNET_BUFFER_LIST head, ULONG count)
+{
+	struct vnet_adapter *a = q->a;
+	ULONG flags = NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL;
+	PNET_BUFFER_LIST nbl;
+	BOOLEAN low, kick = FALSE;
+
+	if (!head)
+		return;
+	/* Fewer than a quarter of the buffers left with the device: let NDIS copy, so that the
+	 * buffers come straight back and the ring does not run dry. */
+	low = (ULONG)q->posted < q->nbufs / 4;
+	if (low) {
+		flags |= NDIS_RECEIVE_FLAGS_RESOURCES;
+	} else {
+		InterlockedExchangeAdd(&a->rx_indicated, (LONG)count);
+	}
+	NdisMIndicateReceiveNetBufferLists(a->handle, head, NDIS_DEFAULT_PORT_NUMBER, count, flags);
+	if (!low)
+		return;
+	/* With NDIS_RECEIVE_FLAGS_RESOURCES the NBLs are ours again on return. */
+	NdisDprAcquireSpinLock(&q->lock);
+	for (nbl = head; nbl;) {
+		struct vnet_rxb *b = NET_BUFFER_LIST_MINIPORT_RESERVED(nbl)[0];
+
+		nbl = NET_BUFFER_LIST_NEXT_NBL(nbl);
+		b->indicated = FALSE;
+		if (a->hw_running && !a->removed)
+			rxq_post_locked(q, b);
+	}
+	if (q->vq && a->hw_running && !a->removed)
+		kick = vq_kick_prepare(q->vq);
+	NdisDprReleaseSpinLock(&q->lock);
+	if (kick)
+		vq_notify(q->vq);
+}
+
+/* Receive DPC work for one queue. Runs at DISPATCH_LEVEL. */
+VOID vnet_rxq_receive(struct vnet_rxq *q)
+{
+	struct vnet_adapter *a = q->a;
+	PNET_BUFFER_LIST head = NULL, tail = NULL;
+	struct vnet_rx_packet pkt;
+	ULONG count = 0;
+	BOOLEAN kick = FALSE;
+
+	NdisDprAcquireSpinLock(&q->lock);
+	for (;;) {
+		struct vnet_rxb *b;
+		void *cookie;
+		uint32_t len;
+		uint16_t n = 0, i;
+		int rc;
+
+		if (!a->hw_running || a->removed || !q->vq)
+			break;
+		rc = vq_get_used(q->vq, &cookie, &len);
+		if (rc == VIRTIO_ENOENT) {
+			if (vq_enable_cb(q->vq))
+				continue;
+			break;
+		}
+		if (rc != VIRTIO_OK || !(b = rxb_from_cookie(q, cookie))) {
+			/* The core marks the queue broken and logs why; CheckForHang reports it. */
+			break;
+		}
+		b->posted = FALSE;
+		q->posted--;
+		q->chain[0].data = b->mem.va;
+		q->chain[0].posted_len = b->mem.len;
+		q->chain[0].used_len = len;
+		q->chain_bufs[0] = b;
+		n = 1;
+		rc = vnet_rx_num_buffers(&a->rxcfg, &q->chain[0], &n);
+		if (rc != VNET_OK)
+			n = 1;
+		/* Collect the rest of a merged packet; they are already in the used ring. */
+		for (i = 1; rc == VNET_OK && i < n; i++) {
+			struct vnet_rxb *c;
+
+			if (vq_get_used(q->vq, &cookie, &len) != VIRTIO_OK ||
+				!(c = rxb_from_cookie(q, cookie))) {
+				rc = VNET_ERR_DEVICE;
+				n = i;
+				break;
+			}
+			c->posted = FALSE;
+			q->posted--;
+			q->chain[i].data = c->mem.va;
+			q->chain[i].posted_len = c->mem.len;
+			q->chain[i].used_len = len;
+			q->chain_bufs[i] = c;
+		}
+		if (rc == VNET_OK)
+			rc = vnet_rx_parse(&a->rxcfg, q->chain, n, &pkt);
+		if (rc == VNET_OK && n > 1)
+			rc = vnet_rx_gather(&a->rxcfg, q->chain, n, &pkt, b->mem.va);
+		for (i = 1; i < n; i++)
+			rxq_post_locked(q, q->chain_bufs[i]);
+		if (rc != VNET_OK) {
+			STAT_ADD(a->st.rx_err, 1);
+			rxq_post_locked(q, b);
+			continue;
+		}
+		if (a->paused || !rx_prepare(a, b, &pkt)) {
+			STAT_ADD(a->st.rx_drop, 1);
+			rxq_post_locked(q, b);
+			continue;
+		}
+		b->indicated = TRUE;
+		if (tail)
+			NET_BUFFER_LIST_NEXT_NBL(tail) = b->nbl;
+		else
+			head = b->nbl;
+		tail = b->nbl;
+		if (++count == VNET_RX_BATCH) {
+			kick = vq_kick_prepare(q->vq);
+			NdisDprReleaseSpinLock(&q->lock);
+			if (kick)
+				vq_notify(q->vq);
+			rx_indicate(q, head, count);
+			head = tail = NULL;
+			count = 0;
+			NdisDprAcquireSpinLock(&q->lock);
+		}
+	}
+	kick = q->vq && a->hw_running && !a->removed && vq_kick_prepare(q->vq);
+	NdisDprReleaseSpinLock(&q->lock);
+	if (kick)
+		vq_notify(q->vq);
+	rx_indicate(q, head, count);
+}
+
+VOID NTAPI vnet_return_nbls(NDIS_HANDLE ctx, PNET_BUFFER_LIST nbls, ULONG flags)
+{
+	struct vnet_adapter *a = ctx;
+	PNET_BUFFER_LIST nbl = nbls;
+
+	(void)flags;
+	while (nbl) {
+		PNET_BUFFER_LIST next = NET_BUFFER_LIST_NEXT_NBL(nbl);
+		struct vnet_rxb *b = NET_BUFFER_LIST_MINIPORT_RESERVED(nbl)[0];
+		struct vnet_rxq *q = b->q;
+		BOOLEAN kick = FALSE;
+
+		NET_BUFFER_LIST_NEXT_NBL(nbl) = NULL;
+		NdisAcquireSpinLock(&q->lock);
+		b->indicated = FALSE;
+		if (a->hw_running && !a->removed && q->vq) {
+			rxq_post_locked(q, b);
+			kick = vq_kick_prepare(q->vq);
+		}
+		NdisReleaseSpinLock(&q->lock);
+		if (kick)
+			vq_notify(q->vq);
+		InterlockedDecrement(&a->rx_indicated);
+		nbl = next;
+	}
+	vnet_check_pause_done(a);
+}
