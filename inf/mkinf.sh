@@ -15,6 +15,9 @@
 #                every DEV (hex device ID of vendor 1AF4) one line per brand
 #                subsystem vendor with SUBSYS_<SUBSYS><vendor>, then the
 #                generic PCI\VEN_1AF4&DEV_<DEV>, all with %DeviceDesc%.
+#   @@models INSTALL HWID ...
+#                (a whole line) one model line per literal hardware ID, for
+#                devices that are not virtio PCI functions (ACPI, other vendors).
 #   @@virtio_win_name DIR FILE
 #                (a whole line, not copied) the folder and file name the
 #                driver has in virtio-win packs, for PACK_NAMES=virtio-win.
@@ -83,6 +86,19 @@ BEGIN {
 }
 /\r$/ { sub(/\r$/, "") }
 /^@@virtio_win_name[ \t]/ { next }
+/^@@models[ \t]/ {
+	n = split($0, f, /[ \t]+/)
+	if (n < 3)
+		fail("@@models needs an install section and at least one hardware ID")
+	if (f[2] !~ /^[A-Za-z_][A-Za-z0-9_.]*$/)
+		fail("bad install section name \"" f[2] "\"")
+	for (i = 3; i <= n; i++) {
+		if (f[i] !~ /^[A-Za-z0-9_&\\]+$/)
+			fail("bad hardware ID \"" f[i] "\"")
+		model(f[2], f[i])
+	}
+	next
+}
 /^@@pci_models[ \t]/ {
 	n = split($0, f, /[ \t]+/)
 	if (n < 3)

@@ -1,0 +1,625 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * vdpballoon: WDM function driver for the virtio memory balloon (virtio
+ * 1.2 5.5).
+ *
+ * All page work runs in one work item at PASSIVE_LEVEL, woken by the
+ * configuration-change interrupt and by a periodic timer: it follows
+ * bl_next() (balloon_logic.c), allocating chunks with
+ * MmAllocatePagesForMdlEx for inflation and freeing them only after the
+ * device acknowledged a deflation. One chunk is in flight at a time and the
+ * worker waits (bounded) for its acknowledgement, which the DPC validates.
+ * The statistics buffer is refreshed whenever the host returns it. With
+ * DEFLATE_ON_OOM the timer watches \KernelObjects\LowMemoryCondition.
+ */
+#include "brand.h"
+#include "vwdm.h"
+#include "balloon_logic.h"
+
+#define BAL_TAG             'laBV'
+#define BAL_Q_INFLATE       0
+#define BAL_Q_DEFLATE       1
+#define BAL_Q_STATS         2
+#define BAL_PERIOD_MS       2000
+#define BAL_ACK_TIMEOUT_MS  5000
+#define BAL_STEPS_PER_RUN   64       /* 64 MiB per run, then yield the worker thread */
+#define BAL_OOM_PAGES       (4 * BL_BATCH)
+#define BAL_CFG_NUM_PAGES   0
+#define BAL_CFG_ACTUAL      4
+#define BAL_PFN_MAX         (BL_BATCH * (PAGE_SIZE >> VIRTIO_BALLOON_PFN_SHIFT))
+#define BAL_MAX_HIGH_ADDR   0xfffffffffffull   /* 32-bit PFNs of 4 KiB: below 16 TiB */
+
+struct bal_dev {
+	struct vwdm_dev wd;            /* first: the glue finds itself here */
+	KSPIN_LOCK lock;               /* bl, the three queues, freed */
+	struct balloon bl;
+	struct vwdm_queue q[3];
+	bool has_stats;
+	bool oom_ok;
+	le32 *pfns;                    /* DMA: PFNs of the chunk in flight */
+	uint64_t pfns_pa;
+	struct virtio_balloon_stat *stats;   /* DMA */
+	uint64_t stats_pa;
+	volatile LONG stats_wanted;    /* host returned the stats buffer */
+	struct bl_chunk *freed;        /* deflated chunk waiting for the worker */
+	KEVENT ack;
+	PIO_WORKITEM work;
+	volatile LONG work_state;      /* 0 idle, 1 queued/running, 2 run again */
+	KEVENT work_idle;
+	KTIMER timer;
+	KDPC timer_dpc;
+	PKEVENT low_memory;
+	HANDLE low_memory_handle;
+	volatile LONG running;
+	volatile LONG stopping;        /* teardown owns the page work: no worker */
+};
+
+DRIVER_INITIALIZE DriverEntry;
+
+static void bal_kick_worker(struct bal_dev *d);
+
+/* ------------------------------------------------------------------ chunks */
+
+static struct bl_chunk *bal_chunk_alloc(uint32_t pages)
+{
+	PHYSICAL_ADDRESS lo, hi, skip;
+	struct bl_chunk *c;
+	PPFN_NUMBER pfn;
+	PMDL mdl;
+	uint32_t i, n;
+
+	c = ExAllocatePoolWithTag(NonPagedPoolNx, sizeof(*c), BAL_TAG);
+	if (c == NULL)
+		return NULL;
+	RtlZeroMemory(c, sizeof(*c));
+	lo.QuadPart = 0;
+	hi.QuadPart = (LONGLONG)BAL_MAX_HIGH_ADDR;
+	skip.QuadPart = 0;
+	/* The host never sees the contents, so no zeroing; partial grants are fine. */
+	mdl = MmAllocatePagesForMdlEx(lo, hi, skip, (SIZE_T)pages * PAGE_SIZE, MmCached,
+				      MM_DONT_ZERO_ALLOCATION);
+	if (mdl == NULL) {
+		ExFreePoolWithTag(c, BAL_TAG);
+		return NULL;
+	}
+	n = MmGetMdlByteCount(mdl) >> PAGE_SHIFT;
+	if (n == 0 || n > pages) {
+		MmFreePagesFromMdl(mdl);
+		ExFreePool(mdl);
+		ExFreePoolWithTag(c, BAL_TAG);
+		return NULL;
+	}
+	pfn = MmGetMdlPfnArray(mdl);
+	for (i = 0; i < n; i++)
+		c->pfn[i] = pfn[i];
+	c->npages = n;
+	c->os = mdl;
+	return c;
+}
+
+static void bal_chunk_free(struct bl_chunk *c)
+{
+	PMDL mdl = c->os;
+
+	MmFreePagesFromMdl(mdl);
+	ExFreePool(mdl);
+	ExFreePoolWithTag(c, BAL_TAG);
+}
+
+/* ------------------------------------------------------------------ device I/O */
+
+/* Post c's PFNs on queue qi; under d->lock. */
+static bool bal_post_chunk(struct bal_dev *d, unsigned int qi, struct bl_chunk *c)
+{
+	struct vq_sg sg;
+	uint32_t n = bl_encode_pfns(c, PAGE_SHIFT, d->pfns, BAL_PFN_MAX);
+
+	if (n == 0)
+		return false;
+	sg.addr = d->pfns_pa;
+	sg.len = n * (uint32_t)sizeof(le32);
+	if (vq_add(d->q[qi].vq, &sg, 1, 0, c) != VIRTIO_OK)
+		return false;
+	if (vq_kick_prepare(d->q[qi].vq))
+		vq_notify(d->q[qi].vq);
+	return true;
+}
+
+static void bal_fill_stats(struct bal_dev *d, uint32_t *len)
+{
+	struct bl_stats s;
+	ULONG basic[16], got_b = 0, got_p = 0;
+	void *perf;
+	NTSTATUS st;
+
+	RtlZeroMemory(basic, sizeof(basic));
+	st = ZwQuerySystemInformation(NTKEXT_SYSTEM_BASIC_INFORMATION, basic, sizeof(basic), &got_b);
+	if (!NT_SUCCESS(st) || got_b > sizeof(basic))
+		got_b = 0;
+	/* The performance structure grows between releases: ask with room to spare. */
+	perf = ExAllocatePoolWithTag(NonPagedPoolNx, 1024, BAL_TAG);
+	if (perf) {
+		RtlZeroMemory(perf, 1024);
+		st = ZwQuerySystemInformation(NTKEXT_SYSTEM_PERFORMANCE_INFORMATION, perf, 1024, &got_p);
+		if (!NT_SUCCESS(st) || got_p > 1024)
+			got_p = 0;
+	}
+	bl_stats_from_nt(got_b ? basic : NULL, got_b, got_p ? perf : NULL, got_p, &s);
+	if (perf)
+		ExFreePoolWithTag(perf, BAL_TAG);
+	*len = bl_encode_stats(&s, d->stats);
+}
+
+/* PASSIVE: refresh the statistics and hand the buffer back to the host. */
+static void bal_post_stats(struct bal_dev *d)
+{
+	struct vq_sg sg;
+	uint32_t len;
+	KIRQL irql;
+
+	bal_fill_stats(d, &len);
+	if (len == 0)
+		return;
+	sg.addr = d->stats_pa;
+	sg.len = len;
+	KeAcquireSpinLock(&d->lock, &irql);
+	if (d->running && vq_add(d->q[BAL_Q_STATS].vq, &sg, 1, 0, d->stats) == VIRTIO_OK &&
+	    vq_kick_prepare(d->q[BAL_Q_STATS].vq))
+		vq_notify(d->q[BAL_Q_STATS].vq);
+	KeReleaseSpinLock(&d->lock, irql);
+}
+
+static void bal_dpc(struct vwdm_dev *wd, ULONG pending)
+{
+	struct bal_dev *d = CONTAINING_RECORD(wd, struct bal_dev, wd);
+	bool wake = false, kick = (pending & VWDM_PEND_CONFIG) != 0;
+	void *cookie;
+	uint32_t len;
+
+	if (!(pending & VWDM_PEND_QUEUE)) {
+		if (kick)
+			bal_kick_worker(d);
+		return;
+	}
+	KeAcquireSpinLockAtDpcLevel(&d->lock);
+	if (!d->running) {
+		KeReleaseSpinLockFromDpcLevel(&d->lock);
+		return;
+	}
+	while (vq_get_used(d->q[BAL_Q_INFLATE].vq, &cookie, &len) == VIRTIO_OK)
+		if (bl_inflate_done(&d->bl, cookie) == BL_OK)
+			wake = true;
+		else
+			vwdm_log(wd, DPFLTR_WARNING_LEVEL, "unknown inflate acknowledgement ignored\n");
+	while (vq_get_used(d->q[BAL_Q_DEFLATE].vq, &cookie, &len) == VIRTIO_OK) {
+		struct bl_chunk *c;
+
+		if (bl_deflate_done(&d->bl, cookie, &c) == BL_OK) {
+			d->freed = c;
+			wake = true;
+		} else {
+			vwdm_log(wd, DPFLTR_WARNING_LEVEL, "unknown deflate acknowledgement ignored\n");
+		}
+	}
+	if (d->has_stats)
+		while (vq_get_used(d->q[BAL_Q_STATS].vq, &cookie, &len) == VIRTIO_OK)
+			if (cookie == d->stats) {
+				InterlockedExchange(&d->stats_wanted, 1);
+				kick = true;
+			}
+	KeReleaseSpinLockFromDpcLevel(&d->lock);
+	if (wake)
+		KeSetEvent(&d->ack, IO_NO_INCREMENT, FALSE);
+	if (kick)
+		bal_kick_worker(d);
+}
+
+/* ------------------------------------------------------------------ worker */
+
+static void bal_update_actual(struct bal_dev *d)
+{
+	uint32_t actual;
+	KIRQL irql;
+
+	KeAcquireSpinLock(&d->lock, &irql);
+	actual = d->bl.actual;
+	KeReleaseSpinLock(&d->lock, irql);
+	virtio_config_write32(&d->wd.vdev, BAL_CFG_ACTUAL, actual);
+}
+
+/* Wait for the acknowledgement of the chunk in flight; false on timeout. */
+static bool bal_wait_ack(struct bal_dev *d)
+{
+	LARGE_INTEGER t;
+
+	t.QuadPart = -10000LL * BAL_ACK_TIMEOUT_MS;
+	for (;;) {
+		bool idle;
+		KIRQL irql;
+
+		KeAcquireSpinLock(&d->lock, &irql);
+		idle = d->bl.in_flight == NULL;
+		KeReleaseSpinLock(&d->lock, irql);
+		if (idle)
+			return true;
+		if (KeWaitForSingleObject(&d->ack, Executive, KernelMode, FALSE, &t) == STATUS_TIMEOUT)
+			return false;
+	}
+}
+
+/* One step of bl_next(); false when there is nothing (more) to do now. */
+static bool bal_step(struct bal_dev *d)
+{
+	struct bl_chunk *c = NULL, *freed;
+	enum bl_action act;
+	uint32_t want;
+	bool ok = false;
+	KIRQL irql;
+
+	KeAcquireSpinLock(&d->lock, &irql);
+	act = d->running ? bl_next(&d->bl, &want) : BL_IDLE;
+	KeReleaseSpinLock(&d->lock, irql);
+
+	if (act == BL_INFLATE) {
+		c = bal_chunk_alloc(want);
+		KeAcquireSpinLock(&d->lock, &irql);
+		if (c == NULL) {
+			bl_alloc_failed(&d->bl);
+		} else if (d->running && bl_inflate_begin(&d->bl, c) == BL_OK) {
+			KeClearEvent(&d->ack);
+			ok = bal_post_chunk(d, BAL_Q_INFLATE, c);
+			if (!ok)
+				bl_take_in_flight(&d->bl);    /* never reached the device */
+		}
+		KeReleaseSpinLock(&d->lock, irql);
+		if (c && !ok) {
+			bal_chunk_free(c);
+			return false;
+		}
+	} else if (act == BL_DEFLATE) {
+		KeAcquireSpinLock(&d->lock, &irql);
+		KeClearEvent(&d->ack);
+		c = bl_deflate_begin(&d->bl);
+		if (c && !bal_post_chunk(d, BAL_Q_DEFLATE, c)) {
+			/* Could not tell the host: the pages stay ballooned. */
+			bl_deflate_cancel(&d->bl);
+			c = NULL;
+		}
+		KeReleaseSpinLock(&d->lock, irql);
+		ok = c != NULL;
+	}
+	if (!ok)
+		return false;
+	if (!bal_wait_ack(d)) {
+		vwdm_log(&d->wd, DPFLTR_WARNING_LEVEL, "device did not acknowledge a chunk\n");
+		return false;
+	}
+	KeAcquireSpinLock(&d->lock, &irql);
+	freed = d->freed;
+	d->freed = NULL;
+	KeReleaseSpinLock(&d->lock, irql);
+	if (freed)
+		bal_chunk_free(freed);
+	bal_update_actual(d);
+	return true;
+}
+
+static void bal_read_target(struct bal_dev *d)
+{
+	uint32_t num;
+	KIRQL irql;
+
+	if (virtio_config_read32(&d->wd.vdev, BAL_CFG_NUM_PAGES, &num) != VIRTIO_OK)
+		return;
+	KeAcquireSpinLock(&d->lock, &irql);
+	bl_set_target(&d->bl, num);
+	KeReleaseSpinLock(&d->lock, irql);
+}
+
+static VOID NTAPI bal_worker(PDEVICE_OBJECT fdo, PVOID ctx)
+{
+	struct bal_dev *d = ctx;
+	unsigned int i;
+
+	UNREFERENCED_PARAMETER(fdo);
+	do {
+		InterlockedExchange(&d->work_state, 1);
+		if (!d->running)
+			break;
+		bal_read_target(d);
+		if (d->oom_ok && d->low_memory && KeReadStateEvent(d->low_memory)) {
+			KIRQL irql;
+
+			KeAcquireSpinLock(&d->lock, &irql);
+			bl_oom(&d->bl, BAL_OOM_PAGES);
+			KeReleaseSpinLock(&d->lock, irql);
+		}
+		for (i = 0; i < BAL_STEPS_PER_RUN && bal_step(d); i++)
+			;
+		if (d->has_stats && InterlockedExchange(&d->stats_wanted, 0))
+			bal_post_stats(d);
+	} while (InterlockedCompareExchange(&d->work_state, 0, 1) != 1);
+	InterlockedExchange(&d->work_state, 0);
+	KeSetEvent(&d->work_idle, IO_NO_INCREMENT, FALSE);
+}
+
+static void bal_kick_worker(struct bal_dev *d)
+{
+	/* 0 -> 1 queues the item; a running worker (1) is told to go again (2). */
+	if (!d->running || d->stopping)
+		return;
+	for (;;) {
+		LONG s = d->work_state;
+
+		if (s == 2)
+			return;
+		if (InterlockedCompareExchange(&d->work_state, s == 0 ? 1 : 2, s) != s)
+			continue;
+		if (s == 0) {
+			KeClearEvent(&d->work_idle);
+			IoQueueWorkItem(d->work, bal_worker, DelayedWorkQueue, d);
+		}
+		return;
+	}
+}
+
+static VOID NTAPI bal_timer(PKDPC dpc, PVOID ctx, PVOID a1, PVOID a2)
+{
+	struct bal_dev *d = ctx;
+
+	UNREFERENCED_PARAMETER(dpc);
+	UNREFERENCED_PARAMETER(a1);
+	UNREFERENCED_PARAMETER(a2);
+	KeAcquireSpinLockAtDpcLevel(&d->lock);
+	bl_tick(&d->bl);
+	KeReleaseSpinLockFromDpcLevel(&d->lock);
+	bal_kick_worker(d);
+}
+
+/* ------------------------------------------------------------------ start / stop */
+
+static void bal_teardown(struct bal_dev *d)
+{
+	struct bl_chunk *c;
+	unsigned int i;
+	KIRQL irql;
+
+	KeCancelTimer(&d->timer);
+	InterlockedExchange(&d->stopping, 1);
+	KeFlushQueuedDpcs();
+	KeWaitForSingleObject(&d->work_idle, Executive, KernelMode, FALSE, NULL);
+	/* Give everything back through the device while it still listens. */
+	if (d->running && d->q[BAL_Q_DEFLATE].vq) {
+		KeAcquireSpinLock(&d->lock, &irql);
+		bl_set_target(&d->bl, 0);
+		KeReleaseSpinLock(&d->lock, irql);
+		while (bal_step(d))
+			;
+	}
+	InterlockedExchange(&d->running, 0);
+	if (d->wd.vdev_ok)
+		virtio_reset(&d->wd.vdev);
+	/* Flushes the DPC: nothing queues the worker after this. */
+	vwdm_disconnect_interrupts(&d->wd);
+	KeWaitForSingleObject(&d->work_idle, Executive, KernelMode, FALSE, NULL);
+	/*
+	 * After the reset the device holds nothing: the chunk in flight and
+	 * the chunks still ballooned go back to Windows exactly once.
+	 */
+	KeAcquireSpinLock(&d->lock, &irql);
+	c = bl_take_in_flight(&d->bl);
+	KeReleaseSpinLock(&d->lock, irql);
+	if (c)
+		bal_chunk_free(c);
+	if (d->freed)
+		bal_chunk_free(d->freed);
+	d->freed = NULL;
+	for (;;) {
+		KeAcquireSpinLock(&d->lock, &irql);
+		c = bl_pop_inflated(&d->bl);
+		KeReleaseSpinLock(&d->lock, irql);
+		if (c == NULL)
+			break;
+		bal_chunk_free(c);
+	}
+	for (i = 0; i < 3; i++) {
+		if (d->q[i].vq)
+			while (vq_detach_unused(d->q[i].vq) != NULL)
+				;
+		vwdm_queue_free(&d->wd, &d->q[i]);
+	}
+	if (d->pfns)
+		vwdm_dma_free(&d->wd, PAGE_SIZE, d->pfns, d->pfns_pa);
+	if (d->stats)
+		vwdm_dma_free(&d->wd, PAGE_SIZE, d->stats, d->stats_pa);
+	d->pfns = NULL;
+	d->stats = NULL;
+	vwdm_dma_release(&d->wd);
+	vwdm_unmap_resources(&d->wd);
+	if (d->low_memory_handle) {
+		ZwClose(d->low_memory_handle);
+		d->low_memory_handle = NULL;
+		d->low_memory = NULL;
+	}
+}
+
+static uint64_t bal_total_pages(void)
+{
+	ULONG basic[16], got = 0;
+	uint32_t page, n;
+
+	RtlZeroMemory(basic, sizeof(basic));
+	if (!NT_SUCCESS(ZwQuerySystemInformation(NTKEXT_SYSTEM_BASIC_INFORMATION, basic,
+						 sizeof(basic), &got)) || got < 16)
+		return 0;
+	page = basic[2];
+	n = basic[3];
+	if (page < 4096 || (page & (page - 1)))
+		return 0;
+	return (uint64_t)n * (page >> VIRTIO_BALLOON_PFN_SHIFT);
+}
+
+static NTSTATUS bal_start(struct vwdm_dev *wd, PCM_RESOURCE_LIST raw, PCM_RESOURCE_LIST tr)
+{
+	struct bal_dev *d = CONTAINING_RECORD(wd, struct bal_dev, wd);
+	uint16_t cfg_vec, vec[3];
+	uint64_t want = (1ull << VIRTIO_BALLOON_F_STATS_VQ) | (1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
+	UNICODE_STRING lm = RTL_CONSTANT_STRING(L"\\KernelObjects\\LowMemoryCondition");
+	NTSTATUS status;
+	unsigned int i, nq;
+	int rc;
+
+	RtlZeroMemory(d->q, sizeof(d->q));
+	d->freed = NULL;
+	d->stopping = 0;
+	d->work_state = 0;
+	KeSetEvent(&d->work_idle, IO_NO_INCREMENT, FALSE);
+	bl_init(&d->bl, bal_total_pages());
+
+	status = vwdm_map_resources(wd, raw, tr, true);
+	if (NT_SUCCESS(status))
+		status = vwdm_virtio_init(wd);
+	if (NT_SUCCESS(status) && virtio_device_type(&wd->vdev) != VIRTIO_ID_BALLOON)
+		status = STATUS_DEVICE_CONFIGURATION_ERROR;
+	if (NT_SUCCESS(status))
+		status = vwdm_dma_init(wd, PAGE_SIZE);
+	if (NT_SUCCESS(status))
+		status = vwdm_connect_interrupts(wd, bal_dpc);
+	if (!NT_SUCCESS(status))
+		goto fail;
+	rc = virtio_begin(&wd->vdev);
+	if (rc == VIRTIO_OK)
+		rc = virtio_negotiate(&wd->vdev, want, NULL);
+	if (rc != VIRTIO_OK) {
+		status = vwdm_status(rc);
+		goto fail;
+	}
+	d->has_stats = virtio_has_feature(&wd->vdev, VIRTIO_BALLOON_F_STATS_VQ);
+	d->oom_ok = virtio_has_feature(&wd->vdev, VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
+	nq = d->has_stats ? 3 : 2;
+	vwdm_vectors(wd, (uint16_t)nq, &cfg_vec, vec);
+	if (cfg_vec != VIRTIO_MSI_NO_VECTOR && virtio_set_config_vector(&wd->vdev, cfg_vec) != VIRTIO_OK) {
+		status = STATUS_DEVICE_CONFIGURATION_ERROR;
+		goto fail;
+	}
+	for (i = 0; i < nq; i++) {
+		status = vwdm_queue_create(wd, &d->q[i], (uint16_t)i, vec[i], 64);
+		if (!NT_SUCCESS(status))
+			goto fail;
+	}
+	d->pfns = vwdm_dma_alloc(wd, PAGE_SIZE, &d->pfns_pa);
+	d->stats = vwdm_dma_alloc(wd, PAGE_SIZE, &d->stats_pa);
+	if (d->pfns == NULL || d->stats == NULL) {
+		status = STATUS_INSUFFICIENT_RESOURCES;
+		goto fail;
+	}
+	if (d->oom_ok) {
+		d->low_memory = IoCreateNotificationEvent(&lm, &d->low_memory_handle);
+		if (d->low_memory == NULL)
+			d->low_memory_handle = NULL;
+	}
+	rc = virtio_driver_ok(&wd->vdev);
+	if (rc != VIRTIO_OK) {
+		status = vwdm_status(rc);
+		goto fail;
+	}
+	InterlockedExchange(&d->running, 1);
+	vwdm_interrupts_ready(wd, true);
+	/* The device asks for statistics by returning the buffer posted first. */
+	if (d->has_stats)
+		bal_post_stats(d);
+	bal_kick_worker(d);
+	{
+		LARGE_INTEGER due;
+
+		due.QuadPart = -10000LL * BAL_PERIOD_MS;
+		KeSetTimerEx(&d->timer, due, BAL_PERIOD_MS, &d->timer_dpc);
+	}
+	return STATUS_SUCCESS;
+fail:
+	if (wd->vdev_ok)
+		virtio_fail(&wd->vdev);
+	InterlockedExchange(&d->running, 0);
+	bal_teardown(d);
+	return status;
+}
+
+static void bal_stop(struct vwdm_dev *wd)
+{
+	bal_teardown(CONTAINING_RECORD(wd, struct bal_dev, wd));
+}
+
+static void bal_remove(struct vwdm_dev *wd)
+{
+	struct bal_dev *d = CONTAINING_RECORD(wd, struct bal_dev, wd);
+
+	if (d->work)
+		IoFreeWorkItem(d->work);
+	d->work = NULL;
+}
+
+static const struct vwdm_pnp_ops bal_pnp_ops = {
+	.start = bal_start,
+	.stop = bal_stop,
+	.remove = bal_remove,
+};
+
+/* ------------------------------------------------------------------ dispatch */
+
+static NTSTATUS NTAPI bal_add_device(PDRIVER_OBJECT driver, PDEVICE_OBJECT pdo)
+{
+	struct vwdm_dev *wd;
+	struct bal_dev *d;
+	NTSTATUS status;
+
+	status = vwdm_add_device(driver, pdo, sizeof(struct bal_dev), FILE_DEVICE_UNKNOWN,
+				 VDP_BRAND_VDPBALLOON_FILE ": ", &bal_pnp_ops, &wd);
+	if (!NT_SUCCESS(status))
+		return status;
+	d = CONTAINING_RECORD(wd, struct bal_dev, wd);
+	KeInitializeSpinLock(&d->lock);
+	KeInitializeEvent(&d->ack, NotificationEvent, FALSE);
+	KeInitializeEvent(&d->work_idle, NotificationEvent, TRUE);
+	KeInitializeTimerEx(&d->timer, NotificationTimer);
+	KeInitializeDpc(&d->timer_dpc, bal_timer, d);
+	d->work = IoAllocateWorkItem(wd->self);
+	if (d->work == NULL) {
+		IoDetachDevice(wd->lower);
+		IoDeleteDevice(wd->self);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	wd->self->Flags &= ~DO_DEVICE_INITIALIZING;
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS NTAPI bal_dispatch_pnp(PDEVICE_OBJECT fdo, PIRP irp)
+{
+	return vwdm_dispatch_pnp(fdo->DeviceExtension, irp);
+}
+
+static NTSTATUS NTAPI bal_dispatch_power(PDEVICE_OBJECT fdo, PIRP irp)
+{
+	return vwdm_dispatch_power(fdo->DeviceExtension, irp);
+}
+
+static NTSTATUS NTAPI bal_dispatch_passdown(PDEVICE_OBJECT fdo, PIRP irp)
+{
+	return vwdm_pass_down(fdo->DeviceExtension, irp);
+}
+
+static VOID NTAPI bal_unload(PDRIVER_OBJECT driver)
+{
+	UNREFERENCED_PARAMETER(driver);
+}
+
+NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT driver, PUNICODE_STRING registry_path)
+{
+	UNREFERENCED_PARAMETER(registry_path);
+
+	driver->DriverExtension->AddDevice = bal_add_device;
+	driver->DriverUnload = bal_unload;
+	driver->MajorFunction[IRP_MJ_PNP] = bal_dispatch_pnp;
+	driver->MajorFunction[IRP_MJ_POWER] = bal_dispatch_power;
+	driver->MajorFunction[IRP_MJ_SYSTEM_CONTROL] = bal_dispatch_passdown;
+	return STATUS_SUCCESS;
+}
