@@ -53,6 +53,7 @@ struct bal_dev {
 	volatile LONG running;
 	volatile LONG stopping;        /* teardown owns the page work: no worker */
 };
+_Static_assert(offsetof(struct bal_dev, wd) == 0, "vwdm finds the device at the extension start");
 
 DRIVER_INITIALIZE DriverEntry;
 
@@ -592,34 +593,10 @@ static NTSTATUS NTAPI bal_add_device(PDRIVER_OBJECT driver, PDEVICE_OBJECT pdo)
 	return STATUS_SUCCESS;
 }
 
-static NTSTATUS NTAPI bal_dispatch_pnp(PDEVICE_OBJECT fdo, PIRP irp)
-{
-	return vwdm_dispatch_pnp(fdo->DeviceExtension, irp);
-}
-
-static NTSTATUS NTAPI bal_dispatch_power(PDEVICE_OBJECT fdo, PIRP irp)
-{
-	return vwdm_dispatch_power(fdo->DeviceExtension, irp);
-}
-
-static NTSTATUS NTAPI bal_dispatch_passdown(PDEVICE_OBJECT fdo, PIRP irp)
-{
-	return vwdm_pass_down(fdo->DeviceExtension, irp);
-}
-
-static VOID NTAPI bal_unload(PDRIVER_OBJECT driver)
-{
-	UNREFERENCED_PARAMETER(driver);
-}
-
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT driver, PUNICODE_STRING registry_path)
 {
 	UNREFERENCED_PARAMETER(registry_path);
 
-	driver->DriverExtension->AddDevice = bal_add_device;
-	driver->DriverUnload = bal_unload;
-	driver->MajorFunction[IRP_MJ_PNP] = bal_dispatch_pnp;
-	driver->MajorFunction[IRP_MJ_POWER] = bal_dispatch_power;
-	driver->MajorFunction[IRP_MJ_SYSTEM_CONTROL] = bal_dispatch_passdown;
+	vwdm_driver_init(driver, bal_add_device);
 	return STATUS_SUCCESS;
 }

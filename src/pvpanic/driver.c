@@ -21,6 +21,7 @@ struct panic_dev {
 	uint8_t event;
 	volatile LONG fired;
 };
+_Static_assert(offsetof(struct panic_dev, wd) == 0, "vwdm finds the device at the extension start");
 
 DRIVER_INITIALIZE DriverEntry;
 
@@ -146,34 +147,10 @@ static NTSTATUS NTAPI panic_add_device(PDRIVER_OBJECT driver, PDEVICE_OBJECT pdo
 	return STATUS_SUCCESS;
 }
 
-static NTSTATUS NTAPI panic_dispatch_pnp(PDEVICE_OBJECT fdo, PIRP irp)
-{
-	return vwdm_dispatch_pnp(fdo->DeviceExtension, irp);
-}
-
-static NTSTATUS NTAPI panic_dispatch_power(PDEVICE_OBJECT fdo, PIRP irp)
-{
-	return vwdm_dispatch_power(fdo->DeviceExtension, irp);
-}
-
-static NTSTATUS NTAPI panic_dispatch_passdown(PDEVICE_OBJECT fdo, PIRP irp)
-{
-	return vwdm_pass_down(fdo->DeviceExtension, irp);
-}
-
-static VOID NTAPI panic_unload(PDRIVER_OBJECT driver)
-{
-	UNREFERENCED_PARAMETER(driver);
-}
-
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT driver, PUNICODE_STRING registry_path)
 {
 	UNREFERENCED_PARAMETER(registry_path);
 
-	driver->DriverExtension->AddDevice = panic_add_device;
-	driver->DriverUnload = panic_unload;
-	driver->MajorFunction[IRP_MJ_PNP] = panic_dispatch_pnp;
-	driver->MajorFunction[IRP_MJ_POWER] = panic_dispatch_power;
-	driver->MajorFunction[IRP_MJ_SYSTEM_CONTROL] = panic_dispatch_passdown;
+	vwdm_driver_init(driver, panic_add_device);
 	return STATUS_SUCCESS;
 }

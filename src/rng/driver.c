@@ -27,6 +27,7 @@ struct rng_dev {
 	LIST_ENTRY pending;            /* under csq_lock */
 	volatile LONG running;         /* started and the queue is live */
 };
+_Static_assert(offsetof(struct rng_dev, wd) == 0, "vwdm finds the device at the extension start");
 
 static const GUID rng_interface_guid = VDPRNG_INTERFACE_GUID_INIT;
 
@@ -315,21 +316,6 @@ static NTSTATUS NTAPI rng_add_device(PDRIVER_OBJECT driver, PDEVICE_OBJECT pdo)
 	return STATUS_SUCCESS;
 }
 
-static NTSTATUS NTAPI rng_dispatch_pnp(PDEVICE_OBJECT fdo, PIRP irp)
-{
-	return vwdm_dispatch_pnp(&rng_from(fdo)->wd, irp);
-}
-
-static NTSTATUS NTAPI rng_dispatch_power(PDEVICE_OBJECT fdo, PIRP irp)
-{
-	return vwdm_dispatch_power(&rng_from(fdo)->wd, irp);
-}
-
-static NTSTATUS NTAPI rng_dispatch_passdown(PDEVICE_OBJECT fdo, PIRP irp)
-{
-	return vwdm_pass_down(&rng_from(fdo)->wd, irp);
-}
-
 static NTSTATUS NTAPI rng_dispatch_create_close(PDEVICE_OBJECT fdo, PIRP irp)
 {
 	struct rng_dev *d = rng_from(fdo);
@@ -380,20 +366,11 @@ static NTSTATUS NTAPI rng_dispatch_read(PDEVICE_OBJECT fdo, PIRP irp)
 	return STATUS_PENDING;
 }
 
-static VOID NTAPI rng_unload(PDRIVER_OBJECT driver)
-{
-	UNREFERENCED_PARAMETER(driver);
-}
-
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT driver, PUNICODE_STRING registry_path)
 {
 	UNREFERENCED_PARAMETER(registry_path);
 
-	driver->DriverExtension->AddDevice = rng_add_device;
-	driver->DriverUnload = rng_unload;
-	driver->MajorFunction[IRP_MJ_PNP] = rng_dispatch_pnp;
-	driver->MajorFunction[IRP_MJ_POWER] = rng_dispatch_power;
-	driver->MajorFunction[IRP_MJ_SYSTEM_CONTROL] = rng_dispatch_passdown;
+	vwdm_driver_init(driver, rng_add_device);
 	driver->MajorFunction[IRP_MJ_CREATE] = rng_dispatch_create_close;
 	driver->MajorFunction[IRP_MJ_CLOSE] = rng_dispatch_create_close;
 	driver->MajorFunction[IRP_MJ_CLEANUP] = rng_dispatch_create_close;

@@ -1095,17 +1095,12 @@ static NTSTATUS NTAPI ser_dispatch_wmi(PDEVICE_OBJECT dev, PIRP irp)
 	return status;
 }
 
-static VOID NTAPI ser_unload(PDRIVER_OBJECT driver)
-{
-	UNREFERENCED_PARAMETER(driver);
-}
-
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT driver, PUNICODE_STRING registry_path)
 {
 	UNREFERENCED_PARAMETER(registry_path);
 
 	driver->DriverExtension->AddDevice = ser_add_device;
-	driver->DriverUnload = ser_unload;
+	driver->DriverUnload = vwdm_unload;
 	driver->MajorFunction[IRP_MJ_PNP] = ser_dispatch_pnp;
 	driver->MajorFunction[IRP_MJ_POWER] = ser_dispatch_power;
 	driver->MajorFunction[IRP_MJ_SYSTEM_CONTROL] = ser_dispatch_wmi;

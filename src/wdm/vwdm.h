@@ -115,6 +115,13 @@ void vwdm_log(struct vwdm_dev *wd, ULONG level, const char *fmt, ...) __attribut
 NTSTATUS vwdm_add_device(PDRIVER_OBJECT driver, PDEVICE_OBJECT pdo, ULONG ext_size,
 			 DEVICE_TYPE type, const char *name, const struct vwdm_pnp_ops *pnp,
 			 struct vwdm_dev **out);
+/*
+ * DriverEntry of a function driver: AddDevice plus the PnP, power and WMI
+ * dispatch every vwdm driver shares (the device extension starts with
+ * struct vwdm_dev). The driver adds its own I/O dispatch routines after.
+ */
+void vwdm_driver_init(PDRIVER_OBJECT driver, PDRIVER_ADD_DEVICE add_device);
+DRIVER_UNLOAD vwdm_unload;
 NTSTATUS vwdm_dispatch_pnp(struct vwdm_dev *wd, PIRP irp);
 NTSTATUS vwdm_dispatch_power(struct vwdm_dev *wd, PIRP irp);
 NTSTATUS vwdm_pass_down(struct vwdm_dev *wd, PIRP irp);

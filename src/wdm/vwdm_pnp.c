@@ -76,6 +76,36 @@ NTSTATUS vwdm_pass_down(struct vwdm_dev *wd, PIRP irp)
 	return IoCallDriver(wd->lower, irp);
 }
 
+static NTSTATUS NTAPI vwdm_irp_pnp(PDEVICE_OBJECT fdo, PIRP irp)
+{
+	return vwdm_dispatch_pnp(fdo->DeviceExtension, irp);
+}
+
+static NTSTATUS NTAPI vwdm_irp_power(PDEVICE_OBJECT fdo, PIRP irp)
+{
+	return vwdm_dispatch_power(fdo->DeviceExtension, irp);
+}
+
+static NTSTATUS NTAPI vwdm_irp_pass_down(PDEVICE_OBJECT fdo, PIRP irp)
+{
+	return vwdm_pass_down(fdo->DeviceExtension, irp);
+}
+
+/* Nothing is global: every resource belongs to a device and goes with it. */
+VOID NTAPI vwdm_unload(PDRIVER_OBJECT driver)
+{
+	UNREFERENCED_PARAMETER(driver);
+}
+
+void vwdm_driver_init(PDRIVER_OBJECT driver, PDRIVER_ADD_DEVICE add_device)
+{
+	driver->DriverExtension->AddDevice = add_device;
+	driver->DriverUnload = vwdm_unload;
+	driver->MajorFunction[IRP_MJ_PNP] = vwdm_irp_pnp;
+	driver->MajorFunction[IRP_MJ_POWER] = vwdm_irp_power;
+	driver->MajorFunction[IRP_MJ_SYSTEM_CONTROL] = vwdm_irp_pass_down;
+}
+
 static NTSTATUS NTAPI vwdm_sync_done(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 {
 	UNREFERENCED_PARAMETER(dev);
