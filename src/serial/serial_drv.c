@@ -769,7 +769,7 @@ static NTSTATUS ser_pdo_query_id(struct ser_pdo *p, PIRP irp)
 	switch (sl->Parameters.QueryId.IdType) {
 	case BusQueryDeviceID:
 	case BusQueryHardwareIDs:
-		w = ser_wstr("VDPSERIAL\\Port", NULL);
+		w = ser_wstr(VDP_BRAND_VDPSERIAL_SERVICE "\\Port", NULL);
 		break;
 	case BusQueryInstanceID:
 		if (ser_instance_id(p->port, inst, sizeof(inst)) == 0)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * vdpserial user-mode interface. Every virtio-console port is a child
- * device (hardware id VDPSERIAL\Port, instance id = port number) exposing
+ * device (hardware id <service>\Port, the service name from the brand; instance id = port number) exposing
  * the device interface GUID_DEVINTERFACE_VDPSERIAL_PORT
  * {6e0b3f5a-2c41-4d8e-9f17-3a5c7e9b1d24}; when the host named the port
  * (PORT_NAME, e.g. org.qemu.guest_agent.0) the name is the interface's
