@@ -55,7 +55,10 @@ add_mod() {
 	done
 }
 : >"$root/lib/modules/deps.txt"
-for m in uio uio_pci_generic irqbypass vfio vfio_iommu_type1 vfio_virqfd vfio_pci_core vfio_pci; do
+# VDP_EXTRA_MODS: more modules (make bench adds Linux's virtio_blk).
+# virtio_pci, virtio_net: the Linux peer NIC of the network tests (pe-net*).
+for m in uio uio_pci_generic irqbypass vfio vfio_iommu_type1 vfio_virqfd vfio_pci_core vfio_pci \
+	virtio_pci virtio_net ${VDP_EXTRA_MODS:-}; do
 	add_mod "$m"
 done
 rm -f "$index" "$root/modinfo.bin"

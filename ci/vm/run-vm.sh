@@ -32,6 +32,19 @@ esac
 
 # no_timer_check: on a loaded host, TCG can be slow enough for the IO-APIC
 # timer check to fail and panic the guest (seen with intel-iommu intremap).
+# Network tests ask for link changes on the serial line; ci/vm/link-ctl.sh
+# turns them into monitor commands (a pipe chardev: no sockets, no tools).
+linkctl=
+case "$test" in
+pe-net*)
+	mon=$logdir/$name.mon
+	rm -f "$mon.in" "$mon.out" "$log"
+	mkfifo "$mon.in" "$mon.out" || { echo "not ok - $name: mkfifo failed"; exit 1; }
+	"$(dirname "$0")/link-ctl.sh" "$log" "$mon" "$limit" 2>"$log.linkctl" &
+	linkctl=$!
+	set -- "$@" -chardev "pipe,id=vdpmon,path=$mon" -mon chardev=vdpmon,mode=readline
+	;;
+esac
 start=$(date +%s.%N)
 # -k: a guest that ignores SIGTERM still dies.
 timeout -k 5 "$limit" qemu-system-x86_64 -nodefaults -no-user-config \
@@ -41,6 +54,11 @@ timeout -k 5 "$limit" qemu-system-x86_64 -nodefaults -no-user-config \
 	-append "console=ttyS0 quiet panic=-1 no_timer_check vdptest=$test ${VDP_APPEND:-}" \
 	"$@" >"$log.qemu" 2>&1
 rc=$?
+if [ -n "$linkctl" ]; then
+	kill "$linkctl" 2>/dev/null
+	wait "$linkctl" 2>/dev/null
+	rm -f "$mon.in" "$mon.out"
+fi
 end=$(date +%s.%N)
 secs=$(echo "$start $end" | awk '{ printf "%.1f", $2 - $1 }')
 

@@ -97,7 +97,12 @@ while read -r name test args; do
 	pe-disk*:*)
 		# The guest's writes must be in the image file, as seen from the host.
 		if [ -n "$vdphost" ]; then
-			"$vdphost" --check-image "$disk" | sed "s/^\(\(not \)\{0,1\}ok - \)/\1$name: /" >>"$work/$name.out"
+			case "$test" in
+			pe-disk-zero:*) mode=zero ;;
+			pe-disk-eio:*) mode=eio ;;
+			*) mode=basic ;;
+			esac
+			"$vdphost" --disk-mode $mode --check-image "$disk" | sed "s/^\(\(not \)\{0,1\}ok - \)/\1$name: /" >>"$work/$name.out"
 		else
 			echo "not ok - $name: no vdphost to check the image with" >>"$work/$name.out"
 		fi

@@ -1,6 +1,8 @@
 /* The disk test: INQUIRY, READ CAPACITY, WRITE of a per-sector pattern over
  * the whole disk, SYNCHRONIZE CACHE, READ back and compare, and a read past
- * the end that must fail. SCSI opcodes and CDB layouts: SBC-3 / SPC-4. */
+ * the end that must fail; in "zero" mode also UNMAP / WRITE SAME(16) and
+ * the limits in VPD B0/B2 and READ CAPACITY(16), in "eio" mode the errors a
+ * blkdebug drive injects. SCSI opcodes and CDB layouts: SBC-3 / SPC-4. */
 #define _GNU_SOURCE
 #include "disk_test.h"
 #include "nt_storport.h"
@@ -19,7 +21,78 @@
 #define SCSIOP_WRITE 0x2a
 #define SCSIOP_SYNCHRONIZE_CACHE 0x35
 #define SCSIOP_TEST_UNIT_READY 0x00
-#define SRB_TIMEOUT_MS 20000
+#define SCSIOP_UNMAP 0x42
+#define SCSIOP_WRITE_SAME16 0x93
+#define SCSIOP_SERVICE_IN16 0x9e
+#define SCSI_SAI_READ_CAPACITY16 0x10
+#define SCSI_STATUS_CHECK_CONDITION 0x02
+#define SENSE_MEDIUM_ERROR 0x03
+#define SENSE_ILLEGAL_REQUEST 0x05
+#define ASC_WRITE_ERROR 0x0c
+#define ASC_UNRECOVERED_READ_ERROR 0x11
+/* A swallowed completion (--inject) needs no long wait to be noticed. */
+#define SRB_TIMEOUT_MS (sp_injecting() ? 3000u : 20000u)
+
+static enum disk_mode mode = DISK_MODE_BASIC;
+/* vdphost --bench: seconds per measurement instead of the test (0: test). */
+static unsigned bench_seconds;
+/* Set once the zero ranges were zeroed: from then on reads expect zeroes. */
+static bool zeroed;
+
+/* Zero mode: what the test zeroes, 4 KiB aligned so that hole punching in
+ * the image file needs no partial-block handling to read back as zeroes. */
+enum zero_how { ZERO_UNMAP, ZERO_WS_UNMAP, ZERO_WS };
+static const struct zero_range {
+	uint32_t lba, count;
+	enum zero_how how;
+} zero_ranges[] = {
+	{ 1024, 256, ZERO_UNMAP },
+	{ 4096, 64, ZERO_UNMAP },
+	{ 8192, 512, ZERO_WS_UNMAP },
+	{ 12288, 8, ZERO_WS },
+};
+#define NZERO (sizeof(zero_ranges) / sizeof(zero_ranges[0]))
+#define ZERO_MIN_SECTORS 16384u
+
+int disk_mode_parse(const char *name)
+{
+	if (!strcmp(name, "basic"))
+		return DISK_MODE_BASIC;
+	if (!strcmp(name, "zero"))
+		return DISK_MODE_ZERO;
+	if (!strcmp(name, "eio"))
+		return DISK_MODE_EIO;
+	return -1;
+}
+
+void disk_test_set_mode(enum disk_mode m)
+{
+	mode = m;
+}
+
+void disk_test_set_bench(unsigned seconds)
+{
+	bench_seconds = seconds;
+}
+
+static bool in_zero_range(uint64_t lba)
+{
+	for (unsigned i = 0; i < NZERO; i++)
+		if (lba >= zero_ranges[i].lba && lba < (uint64_t)zero_ranges[i].lba + zero_ranges[i].count)
+			return true;
+	return false;
+}
+
+/* What sector lba must hold now: the pattern, or zeroes where the test
+ * zeroed it or an injected write error kept it from ever being written. */
+static void expected(uint64_t lba, uint8_t *s)
+{
+	if ((mode == DISK_MODE_ZERO && zeroed && in_zero_range(lba)) ||
+	    (mode == DISK_MODE_EIO && lba == DISK_EIO_WRITE_LBA))
+		memset(s, 0, SECTOR);
+	else
+		disk_pattern(lba, s);
+}
 
 void disk_pattern(uint64_t lba, uint8_t *s)
 {
@@ -42,6 +115,9 @@ static uint32_t get_be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* The last scsi() status with its flag bits (AUTOSENSE_VALID). */
+static uint8_t last_raw;
+
 static uint8_t scsi(sp_srb *srb, const uint8_t *cdb, unsigned cdblen, void *buf, uint32_t len,
 		    uint32_t flags, uint8_t *sense)
 {
@@ -58,7 +134,8 @@ static uint8_t scsi(sp_srb *srb, const uint8_t *cdb, unsigned cdblen, void *buf,
 	srb->SenseInfoBuffer = sense;
 	srb->SenseInfoBufferLength = sense ? 18 : 0;
 	srb->TimeOutValue = SRB_TIMEOUT_MS / 1000;
-	return sp_execute(srb, SRB_TIMEOUT_MS) & 0x3f; /* without AUTOSENSE_VALID/QUEUE_FROZEN */
+	last_raw = sp_execute(srb, SRB_TIMEOUT_MS);
+	return last_raw & 0x3f; /* without AUTOSENSE_VALID/QUEUE_FROZEN */
 }
 
 static uint8_t rw10(sp_srb *srb, uint8_t op, uint32_t lba, uint16_t count, void *buf,
@@ -111,30 +188,65 @@ static void issue(struct io_slot *sl, uint8_t op)
 	sl->busy = true;
 }
 
+/* An injected EIO must come back as CHECK CONDITION with fixed-format
+ * sense MEDIUM ERROR and the read/write ASC (blk_scsi's mapping), never as
+ * success. raw is the SRB status with its flag bits. */
+static int check_medium_error(const char *name, const char *what, uint64_t lba, uint32_t n,
+			      const sp_srb *srb, uint8_t raw, const uint8_t *sense, uint8_t asc)
+{
+	bool sense_ok = (raw & SRB_STATUS_AUTOSENSE_VALID) && (sense[0] & 0x7f) == 0x70 &&
+			(sense[2] & 0x0f) == SENSE_MEDIUM_ERROR && sense[12] == asc;
+
+	if ((raw & 0x3f) == SRB_STATUS_ERROR && srb->ScsiStatus == SCSI_STATUS_CHECK_CONDITION &&
+	    sense_ok) {
+		printf("ok - %s: %s at LBA %llu+%u over injected EIO: CHECK CONDITION, MEDIUM ERROR, ASC %#x\n",
+		       name, what, (unsigned long long)lba, n, asc);
+		return 0;
+	}
+	printf("not ok - %s: %s at LBA %llu+%u over injected EIO: SRB status %#x, SCSI status %#x, sense %02x/%02x/%02x (want MEDIUM ERROR, ASC %#x)\n",
+	       name, what, (unsigned long long)lba, n, raw, srb->ScsiStatus, sense[0], sense[2] & 0x0f,
+	       sense[12], asc);
+	return 1;
+}
+
+/* The injected-error sector inside a request, if this mode has one. */
+static bool hits_eio(uint8_t op, uint64_t lba, uint32_t n)
+{
+	uint64_t bad = op == SCSIOP_WRITE ? DISK_EIO_WRITE_LBA : DISK_EIO_READ_LBA;
+
+	return mode == DISK_MODE_EIO && bad >= lba && bad < lba + n;
+}
+
 /* Wait for a slot's request; a BUSY completion is retried as StorPort
- * would requeue it. Reads are checked against the pattern. */
+ * would requeue it. Reads are checked against the expected contents. */
 static int finish(const char *name, struct io_slot *sl, uint8_t op)
 {
-	uint8_t st = sp_wait(sl->srb, SRB_TIMEOUT_MS) & 0x3f;
+	uint8_t raw = sp_wait(sl->srb, SRB_TIMEOUT_MS), st = raw & 0x3f;
 	uint8_t want[SECTOR];
 
 	for (int r = 0; st == SRB_STATUS_BUSY && r < BUSY_RETRIES; r++) {
 		usleep(50);
 		busy_retries++;
 		issue(sl, op);
-		st = sp_wait(sl->srb, SRB_TIMEOUT_MS) & 0x3f;
+		raw = sp_wait(sl->srb, SRB_TIMEOUT_MS);
+		st = raw & 0x3f;
 	}
 	sl->busy = false;
+	if (hits_eio(op, sl->lba, sl->n))
+		return check_medium_error(name, op == SCSIOP_WRITE ? "WRITE(10)" : "READ(10)", sl->lba,
+					  sl->n, sl->srb, raw, sl->sense,
+					  op == SCSIOP_WRITE ? ASC_WRITE_ERROR : ASC_UNRECOVERED_READ_ERROR);
 	if (st != SRB_STATUS_SUCCESS) {
 		printf("not ok - %s: %s(10) at LBA %llu: SRB status %#x\n", name,
 		       op == SCSIOP_WRITE ? "WRITE" : "READ", (unsigned long long)sl->lba, st);
 		return 1;
 	}
 	for (uint32_t i = 0; op == SCSIOP_READ && i < sl->n; i++) {
-		disk_pattern(sl->lba + i, want);
+		expected(sl->lba + i, want);
 		if (memcmp(sl->buf + i * SECTOR, want, SECTOR)) {
-			printf("not ok - %s: READ(10): sector %llu does not hold its pattern\n", name,
-			       (unsigned long long)(sl->lba + i));
+			printf("not ok - %s: READ(10): sector %llu does not hold its %s\n", name,
+			       (unsigned long long)(sl->lba + i),
+			       want[0] ? "pattern" : "zeroes");
 			return 1;
 		}
 	}
@@ -180,6 +292,369 @@ static int pass(const char *name, uint8_t op, uint64_t sectors, uint32_t chunk)
 	return bad;
 }
 
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	be32(p, (uint32_t)(v >> 32));
+	be32(p + 4, (uint32_t)v);
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+/* READ(10) of lba..lba+n-1 (n sectors fit in buf) compared with expected(). */
+static int read_verify(const char *name, sp_srb *srb, uint64_t lba, uint32_t n, uint8_t *buf,
+		       uint8_t *sense)
+{
+	uint8_t want[SECTOR], st;
+
+	if (!n)
+		return 0;
+	memset(buf, 0xee, n * SECTOR);
+	st = rw10(srb, SCSIOP_READ, (uint32_t)lba, (uint16_t)n, buf, sense);
+	if (st != SRB_STATUS_SUCCESS) {
+		printf("not ok - %s: READ(10) at LBA %llu+%u: SRB status %#x\n", name,
+		       (unsigned long long)lba, n, st);
+		return 1;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		expected(lba + i, want);
+		if (memcmp(buf + i * SECTOR, want, SECTOR)) {
+			printf("not ok - %s: READ(10): sector %llu does not hold its %s\n", name,
+			       (unsigned long long)(lba + i), want[0] ? "pattern" : "zeroes");
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* (Re)write the pattern over lba..lba+n-1 with one WRITE(10). */
+static int write_pattern(const char *name, sp_srb *srb, uint64_t lba, uint32_t n, uint8_t *buf,
+			 uint8_t *sense)
+{
+	uint8_t st;
+
+	if (!n)
+		return 0;
+	for (uint32_t i = 0; i < n; i++)
+		disk_pattern(lba + i, buf + i * SECTOR);
+	st = rw10(srb, SCSIOP_WRITE, (uint32_t)lba, (uint16_t)n, buf, sense);
+	if (st == SRB_STATUS_SUCCESS)
+		return 0;
+	printf("not ok - %s: WRITE(10) at LBA %llu+%u: SRB status %#x\n", name,
+	       (unsigned long long)lba, n, st);
+	return 1;
+}
+
+/* Eio mode after the write pass: the chunk with the bad write sector failed
+ * as a whole; write it again around that sector, and show that the sector
+ * alone still fails and its neighbours do not. */
+static int eio_after_write(const char *name, sp_srb *srb, uint32_t chunk, uint8_t *buf,
+			   uint8_t *sense)
+{
+	uint64_t w = DISK_EIO_WRITE_LBA, c0 = w - w % (chunk / SECTOR), c1 = c0 + chunk / SECTOR;
+	int bad = 0;
+	uint8_t st;
+
+	bad += write_pattern(name, srb, c0, (uint32_t)(w - c0), buf, sense);
+	bad += write_pattern(name, srb, w + 1, (uint32_t)(c1 - w - 1), buf, sense);
+	disk_pattern(w, buf);
+	memset(sense, 0, 18);
+	st = rw10(srb, SCSIOP_WRITE, (uint32_t)w, 1, buf, sense);
+	(void)st;
+	bad += check_medium_error(name, "WRITE(10) of the bad sector alone", w, 1, srb, last_raw, sense,
+				  ASC_WRITE_ERROR);
+	if (!bad)
+		printf("ok - %s: the rest of the failed write request rewritten around LBA %llu\n", name,
+		       (unsigned long long)w);
+	return bad;
+}
+
+/* Eio mode after the read pass: the chunk with the bad read sector was not
+ * compared; read it around that sector, then the sector alone. */
+static int eio_after_read(const char *name, sp_srb *srb, uint32_t chunk, uint8_t *buf,
+			  uint8_t *sense)
+{
+	uint64_t r = DISK_EIO_READ_LBA, c0 = r - r % (chunk / SECTOR), c1 = c0 + chunk / SECTOR;
+	int bad = 0;
+
+	bad += read_verify(name, srb, c0, (uint32_t)(r - c0), buf, sense);
+	bad += read_verify(name, srb, r + 1, (uint32_t)(c1 - r - 1), buf, sense);
+	if (!bad)
+		printf("ok - %s: the sectors around the bad read sector %llu hold the pattern\n", name,
+		       (unsigned long long)r);
+	memset(sense, 0, 18);
+	rw10(srb, SCSIOP_READ, (uint32_t)r, 1, buf, sense);
+	bad += check_medium_error(name, "READ(10) of the bad sector alone", r, 1, srb, last_raw, sense,
+				  ASC_UNRECOVERED_READ_ERROR);
+	return bad;
+}
+
+/* Zero mode: the thin-provisioning limits, then UNMAP and WRITE SAME(16)
+ * over zero_ranges. */
+static int zero_ops(const char *name, sp_srb *srb, uint64_t sectors, uint8_t *buf, uint8_t *sense)
+{
+	uint8_t cdb[16], st;
+	uint32_t max_unmap, max_desc;
+	uint64_t max_ws, rc_last;
+	int bad = 0;
+
+	if (sectors < ZERO_MIN_SECTORS) {
+		printf("not ok - %s: zero test needs %u sectors, the disk has %llu\n", name,
+		       ZERO_MIN_SECTORS, (unsigned long long)sectors);
+		return 1;
+	}
+	/* VPD B2: UNMAP and WRITE SAME with UNMAP must be advertised. */
+	memset(cdb, 0, sizeof(cdb));
+	cdb[0] = SCSIOP_INQUIRY;
+	cdb[1] = 1;
+	cdb[2] = 0xb2;
+	cdb[4] = 64;
+	memset(buf, 0, 64);
+	st = scsi(srb, cdb, 6, buf, 64, SRB_FLAGS_DATA_IN, sense);
+	if (st != SRB_STATUS_SUCCESS || buf[1] != 0xb2 || !(buf[5] & 0x80) || !(buf[5] & 0x40)) {
+		printf("not ok - %s: VPD B2: status %#x, page %#x, flags %#x (want LBPU and LBPWS)\n",
+		       name, st, buf[1], buf[5]);
+		return 1;
+	}
+	printf("ok - %s: VPD B2: LBPU %d, LBPWS %d, LBPWS10 %d, provisioning type %u\n", name,
+	       !!(buf[5] & 0x80), !!(buf[5] & 0x40), !!(buf[5] & 0x20), buf[6] & 7);
+
+	/* VPD B0: the limits the ranges below must respect. */
+	cdb[2] = 0xb0;
+	memset(buf, 0, 64);
+	st = scsi(srb, cdb, 6, buf, 64, SRB_FLAGS_DATA_IN, sense);
+	max_unmap = get_be32(buf + 20);
+	max_desc = get_be32(buf + 24);
+	max_ws = get_be64(buf + 36);
+	if (st != SRB_STATUS_SUCCESS || buf[1] != 0xb0 || max_unmap < 256 || !max_desc || max_ws < 512) {
+		printf("not ok - %s: VPD B0: status %#x, page %#x, max unmap %u blocks in %u descriptors, max write same %llu\n",
+		       name, st, buf[1], max_unmap, max_desc, (unsigned long long)max_ws);
+		return 1;
+	}
+	printf("ok - %s: VPD B0: max unmap %u blocks in %u descriptor(s), max write same %llu blocks, WSNZ %d\n",
+	       name, max_unmap, max_desc, (unsigned long long)max_ws, buf[4] & 1);
+
+	/* READ CAPACITY(16): same size as READ CAPACITY(10), LBPME set. */
+	memset(cdb, 0, sizeof(cdb));
+	cdb[0] = SCSIOP_SERVICE_IN16;
+	cdb[1] = SCSI_SAI_READ_CAPACITY16;
+	be32(cdb + 10, 32);
+	memset(buf, 0, 32);
+	st = scsi(srb, cdb, 16, buf, 32, SRB_FLAGS_DATA_IN, sense);
+	rc_last = get_be64(buf);
+	if (st != SRB_STATUS_SUCCESS || rc_last + 1 != sectors || get_be32(buf + 8) != SECTOR ||
+	    !(buf[14] & 0x80)) {
+		printf("not ok - %s: READ CAPACITY(16): status %#x, last LBA %llu, block %u, LBPME %d\n",
+		       name, st, (unsigned long long)rc_last, get_be32(buf + 8), !!(buf[14] & 0x80));
+		return 1;
+	}
+	printf("ok - %s: READ CAPACITY(16): %llu sectors, LBPME 1, LBPRZ %d\n", name,
+	       (unsigned long long)sectors, !!(buf[14] & 0x40));
+
+	/* More descriptors than VPD B0 allows is an invalid parameter list. */
+	if (max_desc < 0xffffffffu && max_desc < 200) {
+		uint32_t n = max_desc + 1, len = 8 + 16 * n;
+		memset(buf, 0, len);
+		buf[0] = (uint8_t)((len - 2) >> 8);
+		buf[1] = (uint8_t)(len - 2);
+		buf[2] = (uint8_t)((16 * n) >> 8);
+		buf[3] = (uint8_t)(16 * n);
+		for (uint32_t i = 0; i < n; i++) {
+			put_be64(buf + 8 + 16 * i, zero_ranges[0].lba + i);
+			be32(buf + 8 + 16 * i + 8, 1);
+		}
+		memset(cdb, 0, sizeof(cdb));
+		cdb[0] = SCSIOP_UNMAP;
+		cdb[7] = (uint8_t)(len >> 8);
+		cdb[8] = (uint8_t)len;
+		memset(sense, 0, 18);
+		st = scsi(srb, cdb, 10, buf, len, SRB_FLAGS_DATA_OUT, sense);
+		if (st != SRB_STATUS_SUCCESS && (sense[2] & 0x0f) == SENSE_ILLEGAL_REQUEST) {
+			printf("ok - %s: UNMAP with %u descriptors (limit %u) rejected: ILLEGAL REQUEST\n",
+			       name, n, max_desc);
+		} else {
+			printf("not ok - %s: UNMAP with %u descriptors (limit %u): SRB status %#x, sense key %#x\n",
+			       name, n, max_desc, st, sense[2] & 0x0f);
+			bad++;
+		}
+	}
+
+	for (unsigned i = 0; i < NZERO; i++) {
+		const struct zero_range *z = &zero_ranges[i];
+		const char *what;
+
+		memset(cdb, 0, sizeof(cdb));
+		if (z->how == ZERO_UNMAP) {
+			/* One descriptor per command: QEMU allows one (max_discard_seg). */
+			memset(buf, 0, 24);
+			buf[1] = 22;
+			buf[3] = 16;
+			put_be64(buf + 8, z->lba);
+			be32(buf + 16, z->count);
+			cdb[0] = SCSIOP_UNMAP;
+			cdb[8] = 24;
+			what = "UNMAP";
+			st = scsi(srb, cdb, 10, buf, 24, SRB_FLAGS_DATA_OUT, sense);
+		} else {
+			memset(buf, 0, SECTOR);
+			cdb[0] = SCSIOP_WRITE_SAME16;
+			cdb[1] = z->how == ZERO_WS_UNMAP ? 0x08 : 0;
+			put_be64(cdb + 2, z->lba);
+			be32(cdb + 10, z->count);
+			what = z->how == ZERO_WS_UNMAP ? "WRITE SAME(16) UNMAP=1" : "WRITE SAME(16) UNMAP=0";
+			st = scsi(srb, cdb, 16, buf, SECTOR, SRB_FLAGS_DATA_OUT, sense);
+		}
+		if (st == SRB_STATUS_SUCCESS) {
+			printf("ok - %s: %s of LBA %u+%u\n", name, what, z->lba, z->count);
+		} else {
+			printf("not ok - %s: %s of LBA %u+%u: SRB status %#x, sense %#x/%#x\n", name, what,
+			       z->lba, z->count, st, sense[2] & 0x0f, sense[12]);
+			bad++;
+		}
+	}
+	memset(cdb, 0, sizeof(cdb));
+	cdb[0] = SCSIOP_SYNCHRONIZE_CACHE;
+	st = scsi(srb, cdb, 10, NULL, 0, 0, sense);
+	if (st != SRB_STATUS_SUCCESS) {
+		printf("not ok - %s: SYNCHRONIZE CACHE after zeroing: SRB status %#x\n", name, st);
+		bad++;
+	}
+	zeroed = true;
+	return bad;
+}
+
+/* ------------------------------------------------------------ benchmark */
+
+#define BENCH_QD_MAX 32
+#define BENCH_SEQ_BYTES (1u << 20)
+
+static uint64_t bench_rng = 0x9e3779b97f4a7c15ull;
+
+static uint64_t bench_rand(void)
+{
+	bench_rng ^= bench_rng << 13;
+	bench_rng ^= bench_rng >> 7;
+	bench_rng ^= bench_rng << 17;
+	return bench_rng;
+}
+
+/* 4 KiB reads at random 4 KiB-aligned offsets, qd in flight, for secs. */
+static double bench_randread(const char *name, struct io_slot *sl, unsigned qd, uint64_t sectors,
+			     unsigned secs, int *bad)
+{
+	uint64_t t0 = vh_now_ns(), end = t0 + (uint64_t)secs * 1000000000ull, done = 0, now = t0;
+	uint64_t blocks = sectors / 8;
+
+	for (unsigned k = 0;; k = (k + 1) % qd) {
+		struct io_slot *s = &sl[k];
+		if (s->busy) {
+			uint8_t st = sp_wait(s->srb, SRB_TIMEOUT_MS) & 0x3f;
+			s->busy = false;
+			if (st != SRB_STATUS_SUCCESS && st != SRB_STATUS_BUSY) {
+				printf("not ok - %s: bench READ at LBA %llu: SRB status %#x\n", name,
+				       (unsigned long long)s->lba, st);
+				(*bad)++;
+				break;
+			}
+			done += st == SRB_STATUS_SUCCESS;
+			now = vh_now_ns();
+		}
+		if (now >= end) {
+			bool any = false;
+			for (unsigned i = 0; i < qd; i++)
+				any |= sl[i].busy;
+			if (!any)
+				break;
+			continue;
+		}
+		s->lba = bench_rand() % blocks * 8;
+		s->n = 8;
+		issue(s, SCSIOP_READ);
+	}
+	for (unsigned i = 0; i < qd; i++)
+		if (sl[i].busy) {
+			sp_wait(sl[i].srb, SRB_TIMEOUT_MS);
+			sl[i].busy = false;
+		}
+	return (double)done / ((double)(now - t0) / 1e9);
+}
+
+/* Sequential 1 MiB requests, each cut into max-transfer SRBs issued
+ * together (as the Windows class driver splits them), for secs. */
+static double bench_seq(const char *name, struct io_slot *sl, unsigned nslots, uint8_t op,
+			uint64_t sectors, uint32_t chunk, unsigned secs, int *bad)
+{
+	uint64_t t0 = vh_now_ns(), end = t0 + (uint64_t)secs * 1000000000ull, bytes = 0, lba = 0;
+	uint32_t per = BENCH_SEQ_BYTES / chunk, spc = chunk / SECTOR;
+
+	if (per > nslots || sectors < BENCH_SEQ_BYTES / SECTOR)
+		return 0;
+	while (vh_now_ns() < end && !*bad) {
+		if (lba + BENCH_SEQ_BYTES / SECTOR > sectors)
+			lba = 0;
+		for (uint32_t i = 0; i < per; i++) {
+			sl[i].lba = lba + (uint64_t)i * spc;
+			sl[i].n = spc;
+			issue(&sl[i], op);
+		}
+		for (uint32_t i = 0; i < per; i++) {
+			uint8_t st = sp_wait(sl[i].srb, SRB_TIMEOUT_MS) & 0x3f;
+			sl[i].busy = false;
+			if (st != SRB_STATUS_SUCCESS) {
+				printf("not ok - %s: bench %s at LBA %llu: SRB status %#x\n", name,
+				       op == SCSIOP_WRITE ? "WRITE" : "READ", (unsigned long long)sl[i].lba, st);
+				(*bad)++;
+			}
+		}
+		bytes += BENCH_SEQ_BYTES;
+		lba += BENCH_SEQ_BYTES / SECTOR;
+	}
+	return (double)bytes / 1e6 / ((double)(vh_now_ns() - t0) / 1e9);
+}
+
+/* Prints "# VDPBENCH metric value" lines (ci/vm/bench.sh makes the table);
+ * figures are never asserted. */
+static int disk_bench(const char *name, sp_srb *srb, uint64_t sectors, uint32_t chunk, uint8_t *sense)
+{
+	struct io_slot sl[BENCH_QD_MAX];
+	uint64_t phys;
+	int bad = 0;
+	double v;
+
+	(void)srb;
+	(void)sense;
+	memset(sl, 0, sizeof(sl));
+	for (int i = 0; i < BENCH_QD_MAX; i++) {
+		sl[i].srb = sp_alloc_srb();
+		/* Only the slots of one 1 MiB request need chunk-sized buffers. */
+		uint32_t bufsz = (uint32_t)i < BENCH_SEQ_BYTES / chunk && chunk > 4096 ? chunk : 4096;
+		sl[i].buf = dma_alloc(bufsz, 4096, &phys);
+		sl[i].sense = dma_alloc(64, 64, &phys);
+		if (!sl[i].srb || !sl[i].buf || !sl[i].sense)
+			vh_fatal("disk bench: DMA pool exhausted");
+		memset(sl[i].buf, 0xa5, bufsz);
+	}
+	printf("# VDPBENCH request %u\n", chunk);
+	v = bench_seq(name, sl, BENCH_QD_MAX, SCSIOP_WRITE, sectors, chunk, bench_seconds, &bad);
+	printf("# VDPBENCH seqwrite-1m-mbs %.1f\n", v);
+	v = bench_seq(name, sl, BENCH_QD_MAX, SCSIOP_READ, sectors, chunk, bench_seconds, &bad);
+	printf("# VDPBENCH seqread-1m-mbs %.1f\n", v);
+	v = bench_randread(name, sl, 1, sectors, bench_seconds, &bad);
+	printf("# VDPBENCH randread-4k-qd1-iops %.0f\n", v);
+	v = bench_randread(name, sl, 32, sectors, bench_seconds, &bad);
+	printf("# VDPBENCH randread-4k-qd32-iops %.0f\n", v);
+	for (int i = 0; i < BENCH_QD_MAX; i++) {
+		sp_free_srb(sl[i].srb);
+		dma_free(sl[i].buf);
+		dma_free(sl[i].sense);
+	}
+	if (!bad)
+		printf("ok - %s: benchmark ran (%u s per measurement)\n", name, bench_seconds);
+	return bad;
+}
+
 int disk_test_run(const char *name)
 {
 	uint8_t cdb[16], *buf, *sense;
@@ -190,7 +665,8 @@ int disk_test_run(const char *name)
 	sp_srb *srb;
 	uint8_t st;
 
-	chunk = 64 * 1024;
+	/* The benchmark uses the largest request the miniport takes, up to 1 MiB. */
+	chunk = bench_seconds ? BENCH_SEQ_BYTES : 64 * 1024;
 	if (max != 0xffffffffu && max >= SECTOR && max < chunk)
 		chunk = max & ~(SECTOR - 1);
 	srb = sp_alloc_srb();
@@ -233,12 +709,22 @@ int disk_test_run(const char *name)
 	sectors = (uint64_t)last + 1;
 	printf("ok - %s: READ CAPACITY: %llu sectors of %u bytes\n", name,
 	       (unsigned long long)sectors, bsize);
+	if (bench_seconds) {
+		failed += disk_bench(name, srb, sectors, chunk, sense);
+		dma_free(buf);
+		dma_free(sense);
+		sp_free_srb(srb);
+		return failed;
+	}
 
 	t0 = vh_now_ns();
 	if (pass(name, SCSIOP_WRITE, sectors, chunk))
 		return failed + 1;
 	printf("ok - %s: WRITE(10) of the whole disk, %u-byte requests, %d outstanding (%.2f s)\n",
 	       name, chunk, QD, (double)(vh_now_ns() - t0) / 1e9);
+
+	if (mode == DISK_MODE_EIO)
+		failed += eio_after_write(name, srb, chunk, buf, sense);
 
 	memset(cdb, 0, sizeof(cdb));
 	cdb[0] = SCSIOP_SYNCHRONIZE_CACHE;
@@ -253,14 +739,27 @@ int disk_test_run(const char *name)
 	printf("ok - %s: READ(10) of the whole disk matches the pattern, %d outstanding (%.2f s)\n",
 	       name, QD, (double)(vh_now_ns() - t0) / 1e9);
 
+	if (mode == DISK_MODE_EIO)
+		failed += eio_after_read(name, srb, chunk, buf, sense);
+	if (mode == DISK_MODE_ZERO && !zero_ops(name, srb, sectors, buf, sense)) {
+		t0 = vh_now_ns();
+		if (pass(name, SCSIOP_READ, sectors, chunk))
+			return failed + 1;
+		printf("ok - %s: READ(10) of the whole disk: zeroes in the %u zeroed ranges, the pattern elsewhere (%.2f s)\n",
+		       name, (unsigned)NZERO, (double)(vh_now_ns() - t0) / 1e9);
+	} else if (mode == DISK_MODE_ZERO) {
+		failed++;
+	}
+
 	st = rw10(srb, SCSIOP_READ, (uint32_t)sectors, 1, buf, sense);
 	printf("%s - %s: READ(10) past the end fails (SRB status %#x)\n",
 	       st != SRB_STATUS_SUCCESS ? "ok" : "not ok", name, st);
 	failed += st == SRB_STATUS_SUCCESS;
 
 	irqs = sp_interrupts(&claimed);
-	printf("# %s: %lu interrupts delivered, %lu claimed; %lu requests retried after SRB_STATUS_BUSY\n",
-	       name, irqs, claimed, busy_retries);
+	printf("# %s: %lu interrupts delivered, %lu claimed; %lu requests retried after SRB_STATUS_BUSY; %lu port I/O accesses (%s transport)\n",
+	       name, irqs, claimed, busy_retries, sp_port_accesses(),
+	       sp_port_accesses() ? "legacy" : "modern");
 	dma_free(buf);
 	dma_free(sense);
 	sp_free_srb(srb);
@@ -270,21 +769,24 @@ int disk_test_run(const char *name)
 int disk_check_image(const char *path)
 {
 	uint8_t got[SECTOR], want[SECTOR];
-	uint64_t lba = 0;
+	uint64_t lba = 0, zeroes = 0;
 	int fd = open(path, O_RDONLY);
 
 	if (fd < 0) {
 		printf("not ok - image %s: cannot open\n", path);
 		return 1;
 	}
+	/* The image is checked as the guest left it: zero mode's ranges zeroed. */
+	zeroed = true;
 	while (read(fd, got, SECTOR) == SECTOR) {
-		disk_pattern(lba, want);
+		expected(lba, want);
 		if (memcmp(got, want, SECTOR)) {
-			printf("not ok - image %s: sector %llu does not hold the pattern\n", path,
-			       (unsigned long long)lba);
+			printf("not ok - image %s: sector %llu does not hold the %s\n", path,
+			       (unsigned long long)lba, want[0] ? "pattern" : "expected zeroes");
 			close(fd);
 			return 1;
 		}
+		zeroes += !want[0];
 		lba++;
 	}
 	close(fd);
@@ -292,7 +794,29 @@ int disk_check_image(const char *path)
 		printf("not ok - image %s: empty\n", path);
 		return 1;
 	}
-	printf("ok - image %s: all %llu sectors hold the pattern written by the driver\n", path,
-	       (unsigned long long)lba);
+	if (zeroes)
+		printf("ok - image %s: %llu sectors hold the pattern written by the driver, %llu zeroes (zeroed, or never written after an injected error)\n",
+		       path, (unsigned long long)(lba - zeroes), (unsigned long long)zeroes);
+	else
+		printf("ok - image %s: all %llu sectors hold the pattern written by the driver\n", path,
+		       (unsigned long long)lba);
 	return 0;
+}
+
+int disk_write_image(const char *path, uint64_t sectors)
+{
+	uint8_t s[SECTOR];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0)
+		return -1;
+	zeroed = true;
+	for (uint64_t lba = 0; lba < sectors; lba++) {
+		expected(lba, s);
+		if (write(fd, s, SECTOR) != SECTOR) {
+			close(fd);
+			return -1;
+		}
+	}
+	return close(fd);
 }

@@ -19,6 +19,9 @@
 #define PAGES       (CHUNK / 4096)
 #define MAX_CHUNKS  64
 #define FAKE_PHYS   0x100000000ull
+/* A legacy virtio device takes its ring as a 32-bit page frame number, so
+ * every DMA address must stay below 16 TiB (checked, not assumed). */
+#define PHYS_LIMIT  (1ull << 44)
 
 struct chunk {
 	uint8_t *va;
@@ -97,6 +100,15 @@ int dma_pool_init(bool real, size_t bytes)
 			if (!va)
 				return -1;
 			c->phys = FAKE_PHYS + (uint64_t)i * 2 * CHUNK;
+		}
+		if (c->phys + CHUNK > PHYS_LIMIT) {
+			fprintf(stderr, "vdphost: DMA chunk at %#llx is above 16 TiB, out of a legacy device's reach\n",
+				(unsigned long long)c->phys);
+			if (real)
+				munmap(va, CHUNK);
+			else
+				free(va);
+			return -1;
 		}
 		memset(va, 0, CHUNK);
 		c->va = va;

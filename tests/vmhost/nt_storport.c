@@ -165,9 +165,55 @@ static void startio_leave(nt_irql old, nt_irql old2)
 
 /* ------------------------------------------------------------ notification */
 
+/* Fault injection for the broken-driver proof (vdphost --inject): the
+ * host, not the driver, misbehaves, so the product stays untouched. */
+static enum { INJ_NONE, INJ_CORRUPT_READ, INJ_DROP_COMPLETION } inject;
+static unsigned long inject_reads;
+/* Late enough that the driver has done real work first. */
+#define INJECT_AFTER_READS 20
+
+int sp_set_inject(const char *mode)
+{
+	if (!strcmp(mode, "corrupt-read-byte"))
+		inject = INJ_CORRUPT_READ;
+	else if (!strcmp(mode, "drop-completion"))
+		inject = INJ_DROP_COMPLETION;
+	else
+		return -1;
+	return 0;
+}
+
+bool sp_injecting(void)
+{
+	return inject != INJ_NONE;
+}
+
+/* True when this completion is to be swallowed. */
+static bool inject_fault(sp_srb *srb)
+{
+	bool read = srb->Function == SRB_FUNCTION_EXECUTE_SCSI &&
+		    (srb->Cdb[0] == 0x28 || srb->Cdb[0] == 0x88) &&
+		    (srb->SrbStatus & 0x3f) == SRB_STATUS_SUCCESS && srb->DataBuffer &&
+		    srb->DataTransferLength > 0x100;
+
+	if (inject == INJ_NONE || !read ||
+	    __atomic_add_fetch(&inject_reads, 1, __ATOMIC_RELAXED) != INJECT_AFTER_READS)
+		return false;
+	if (inject == INJ_CORRUPT_READ) {
+		((uint8_t *)srb->DataBuffer)[0x100] ^= 0x01;
+		vh_log("inject: flipped one bit of byte 0x100 in read SRB %p", (void *)srb);
+		return false;
+	}
+	vh_log("inject: swallowed the RequestComplete of read SRB %p", (void *)srb);
+	return true;
+}
+
 static void complete_srb(sp_srb *srb)
 {
 	bool found = false;
+
+	if (inject_fault(srb))
+		return;
 
 	/* Everything is checked before the SRB is handed back: from then on
 	 * the issuer may reuse it. */
@@ -543,10 +589,19 @@ REG_RW(Uchar, uint8_t)
 REG_RW(Ushort, uint16_t)
 REG_RW(Ulong, uint32_t)
 
+/* Port I/O means the legacy transport is in use: reported by the disk test. */
+static unsigned long port_accesses;
+
+unsigned long sp_port_accesses(void)
+{
+	return __atomic_load_n(&port_accesses, __ATOMIC_RELAXED);
+}
+
 static uint16_t port_of(const void *p, unsigned size, const char *who)
 {
 	uintptr_t port = (uintptr_t)p;
 
+	__atomic_add_fetch(&port_accesses, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < 6; i++) {
 		struct pci_bar *b = &sp.pci.bar[i];
 		if (b->io && port >= b->phys && port - b->phys < b->size && size <= b->size - (port - b->phys))

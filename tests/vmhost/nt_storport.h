@@ -297,6 +297,12 @@ uint8_t sp_wait(sp_srb *srb, unsigned timeout_ms);
 sp_srb *sp_alloc_srb(void);
 void sp_free_srb(sp_srb *srb);
 void sp_stop_adapter(void);
+/* "corrupt-read-byte" or "drop-completion" (one READ, the 20th); -1 for an
+ * unknown mode. */
+int sp_set_inject(const char *mode);
+bool sp_injecting(void);
+/* StorPortRead/WritePort* calls so far (the legacy transport uses them). */
+unsigned long sp_port_accesses(void);
 /* MaximumTransferLength the miniport set in HwFindAdapter. */
 uint32_t sp_max_transfer(void);
 /* Interrupts delivered to HwInterrupt, and how many it claimed. */

@@ -11,10 +11,22 @@
  * with real physical addresses, port I/O enabled with iopl(3).
  * --pci: after DriverEntry, start the StorPort adapter on that device.
  * --disk-test: then run the whole-disk SCSI test through the miniport.
- * --check-image: verify on the host the pattern the disk test wrote. */
+ * --check-image: verify on the host the pattern the disk test wrote.
+ * --net-test: with --pci and an NDIS miniport, the network test (net_test.c);
+ * --link-ctl DEV: where it asks the VM runner for link down/up; --param
+ * NAME=VALUE: a registry value for NdisReadConfiguration; --echo-server
+ * PORT: the Linux-side UDP/TCP echo the network test talks to.
+ * --disk-mode: which disk test (disk_test.h), also for --check-image.
+ * --write-image: a 16 MiB image as a passing run leaves it (to test
+ * --check-image itself).
+ * --inject: the host misbehaves on purpose (nt_storport.c), for the proof
+ * that a broken driver fails the disk test.
+ * --bench: with --disk-test, measure instead of testing (ci/vm/bench.sh). */
 #define _GNU_SOURCE
 #include "disk_test.h"
 #include "nt_storport.h"
+#include "net_test.h"
+#include "nt_ndis.h"
 #include "vmhost.h"
 
 #include <errno.h>
@@ -77,6 +89,31 @@ struct session {
 	int failed;
 };
 
+/* NDIS miniports (--pci with a driver that registered with NDIS):
+ * initialise and restart the adapter, optionally run the network test,
+ * then pause and halt it. */
+static bool net_test;
+static const char *link_ctl;
+
+static int ndis_session(const char *service, const char *pci, const char *irq)
+{
+	int failed = 0;
+
+	if (nd_start_adapter(pci, irq)) {
+		printf("not ok - %s: NDIS adapter start on %s failed (see log)\n", service, pci);
+		failed++;
+	} else {
+		printf("ok - %s: adapter started on %s (MiniportInitializeEx, MiniportRestart, irq %s)\n",
+		       service, pci, irq);
+		if (net_test)
+			failed += net_test_run(service, link_ctl);
+	}
+	failed += nd_stop_adapter();
+	if (!failed)
+		printf("ok - %s: adapter paused and halted, every NDIS resource returned\n", service);
+	return failed;
+}
+
 static void *session_main(void *arg)
 {
 	struct session *ss = arg;
@@ -100,6 +137,10 @@ static void *session_main(void *arg)
 		printf("not ok - %s: DriverEntry returned 0x%08x, expected 0x%08x\n", service,
 		       (uint32_t)st, expect);
 		failed++;
+	}
+	if (st >= 0 && pci && nd_registered()) {
+		failed += ndis_session(service, pci, irq);
+		pci = NULL;
 	}
 	if (st >= 0 && pci) {
 		if (!sp_registered()) {
@@ -143,7 +184,11 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: vdphost [--guest] [--service NAME] [--expect-status HEX]\n"
 			"               [--pci VVVV:DDDD|BDF [--irq uio|poll|msix] [--disk-test]] DRIVER.sys\n"
-			"       vdphost --check-image FILE\n");
+			"               [--disk-mode basic|zero|eio] [--inject corrupt-read-byte|drop-completion]\n"
+			"               [--bench SECONDS]\n"
+			"               [--net-test [--link-ctl DEV]] [--param NAME=VALUE]\n"
+			"       vdphost --echo-server PORT\n"
+			"       vdphost [--disk-mode basic|zero|eio] --check-image|--write-image FILE\n");
 	exit(2);
 }
 
@@ -174,6 +219,23 @@ int main(int argc, char **argv)
 			irq = argv[++i];
 		else if (!strcmp(argv[i], "--disk-test"))
 			disk_test = true;
+		else if (!strcmp(argv[i], "--net-test"))
+			net_test = true;
+		else if (!strcmp(argv[i], "--link-ctl") && i + 1 < argc)
+			link_ctl = argv[++i];
+		else if (!strcmp(argv[i], "--param") && i + 1 < argc && nd_set_param(argv[i + 1]))
+			i++;
+		else if (!strcmp(argv[i], "--echo-server") && i + 1 < argc)
+			return net_echo_server(atoi(argv[i + 1]));
+		else if (!strcmp(argv[i], "--disk-mode") && i + 1 < argc && disk_mode_parse(argv[i + 1]) >= 0)
+			disk_test_set_mode((enum disk_mode)disk_mode_parse(argv[++i]));
+		else if (!strcmp(argv[i], "--inject") && i + 1 < argc && !sp_set_inject(argv[i + 1]))
+			i++;
+		else if (!strcmp(argv[i], "--bench") && i + 1 < argc && atoi(argv[i + 1]) > 0 &&
+			 atoi(argv[i + 1]) <= 600)
+			disk_test_set_bench((unsigned)atoi(argv[++i]));
+		else if (!strcmp(argv[i], "--write-image") && i + 1 < argc)
+			return disk_write_image(argv[i + 1], 32768) ? 1 : 0;
 		else if (!strcmp(argv[i], "--check-image") && i + 1 < argc)
 			return disk_check_image(argv[i + 1]) ? 1 : 0;
 		else if (argv[i][0] == '-' || path)

@@ -10,7 +10,7 @@ VMHOST_CORE := tests/vmhost/pe_image.c tests/vmhost/nt_kernel.c \
 	tests/vmhost/nt_sched.c tests/vmhost/nt_trap.c tests/vmhost/nt_fmt.c \
 	tests/vmhost/dma_pool.c tests/vmhost/vh_util.c tests/vmhost/nt_storport.c \
 	tests/vmhost/pci_sysfs.c tests/vmhost/disk_test.c tests/vmhost/vh_thread.c \
-	tests/vmhost/nt_ndis.c
+	tests/vmhost/nt_ndis.c tests/vmhost/net_test.c
 
 HOSTPROGS += vdphost
 vdphost_SRCS   := tests/vmhost/vdphost.c $(VMHOST_CORE)
@@ -37,6 +37,21 @@ $(VMHOST_UNIT): $(VMHOST_UNIT_OBJS)
 vmhost: $(HOST_BIN)/vdphost $(VMHOST_SYS) $(VMHOST_UNIT)
 .PHONY: vmhost
 
+# The NDIS emulation's own unit tests (no VM): timers, work items, MDL
+# chains, configuration, spin locks.
+VMHOST_NDIS_UNIT := $(HOST_TESTBIN)/vmhost_ndis_unit
+VMHOST_NDIS_UNIT_OBJS := $(patsubst %.c,$(HOST_OBJ)/%.o,tests/vmhost/test_ndis.c $(VMHOST_CORE))
+$(VMHOST_NDIS_UNIT): $(VMHOST_NDIS_UNIT_OBJS)
+	$(call msg,HOSTLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(HOSTCC) $(HOSTLDFLAGS) -o $@ $^ -lcmocka -pthread
+-include $(HOST_OBJ)/tests/vmhost/test_ndis.d
+vmhost: $(VMHOST_NDIS_UNIT)
+
+CHECKS += vmhost-ndis
+check-vmhost-ndis: $(VMHOST_NDIS_UNIT)
+	$(call tap,vmhost-ndis,env CMOCKA_MESSAGE_OUTPUT=TAP $(VMHOST_NDIS_UNIT))
+
 CHECKS += vmhost-unit
 check-vmhost-unit: $(VMHOST_UNIT) $(HOST_BIN)/vdphost $(VMHOST_SYS)
 	$(call tap,vmhost-unit,env CMOCKA_MESSAGE_OUTPUT=TAP VDP_VMHOST_SYS=$(O)/x64/vmhost \
@@ -45,7 +60,7 @@ check-vmhost-unit: $(VMHOST_UNIT) $(HOST_BIN)/vdphost $(VMHOST_SYS)
 # The guest gets vdphost, every test driver and the project's x64 drivers
 # that ci/vm/tests.list runs; the suite fetches the guest kernel itself
 # (apt-get download) and reports a clear failure when offline.
-VMHOST_DRIVERS := $(foreach d,$(filter vdpblk,$(DRIVERS)),$(O)/x64/$(d).sys)
+VMHOST_DRIVERS := $(foreach d,$(filter vdpblk vdpnet,$(DRIVERS)),$(O)/x64/$(d).sys)
 CHECKS += vm
 check-vm: $(HOST_BIN)/vdphost $(VMHOST_SYS) $(VMHOST_DRIVERS)
 	$(call tap,vm,env VDP_OUT=$(O) ci/vm/suite.sh $^)
