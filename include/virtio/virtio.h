@@ -26,11 +26,13 @@
  *
  * I/O path, per queue, under the caller's own lock (the core is lock-free
  * only in the sense that it has no locks: the caller MUST serialise all
- * vq_* calls on one queue, except vq_notify() which may run outside it):
+ * vq_* calls on one queue; vq_notify() may run outside that lock only while
+ * the queue cannot be set up again or torn down, so drivers whose recovery
+ * rebuilds queues notify before unlocking):
  *
  *   vq_add(vq, sg, n_out, n_in, cookie);         // out segments first, then in
  *     or vq_chain_begin/add/commit straight from an OS scatter/gather list
- *   kick = vq_kick_prepare(vq);  unlock;  if (kick) vq_notify(vq);
+ *   if (vq_kick_prepare(vq)) vq_notify(vq);  unlock;
  *   interrupt/DPC: while (vq_get_used(vq, &cookie, &len) == VIRTIO_OK) complete(cookie, len);
  *                  if (vq_enable_cb(vq)) poll again;   // race-free re-enable
  *
@@ -284,7 +286,11 @@ int vq_chain_commit(struct virtq *vq, struct vq_chain *ch);
 void vq_chain_abort(struct virtq *vq, struct vq_chain *ch);
 /* After adds: true if the device wants a notification (event suppression honoured). */
 bool vq_kick_prepare(struct virtq *vq);
-/* Write the notify register. Needs no lock. */
+/*
+ * Write the notify register. It reads only fields fixed at setup, so it
+ * needs no lock as long as virtio_queue_setup() cannot run concurrently
+ * (setup rewrites the same state memory).
+ */
 void vq_notify(struct virtq *vq);
 static inline void vq_kick(struct virtq *vq)
 {

@@ -111,8 +111,10 @@ BOOLEAN vblk_build_io(struct vblk_adapter *a, PSCSI_REQUEST_BLOCK srb)
 		cmd->data_length = srb->DataBuffer ? srb->DataTransferLength : 0;
 		cmd->ranges = ext->ranges;
 		cmd->max_ranges = VBLK_DMA_RANGES;
-		if (a->capacity_changed && vblk_scsi_unit_attention(cmd)) {
-			InterlockedExchange(&a->capacity_changed, 0);
+		/* HwBuildIo runs on several CPUs: exactly one reports the change. */
+		if (a->capacity_changed && vblk_scsi_unit_attention_applies(cmd) &&
+		    InterlockedExchange(&a->capacity_changed, 0)) {
+			vblk_scsi_unit_attention(cmd);
 			finish_cmd(a, ext);
 			return FALSE;
 		}
@@ -343,11 +345,14 @@ static void service_queue(struct vblk_adapter *a, struct vblk_queue *q)
 		do {
 			kick |= drain_locked(a, q, &list);
 		} while (!vq_is_broken(q->vq) && vq_enable_cb(q->vq));
-		kick = kick && vq_kick_prepare(q->vq);
+		/*
+		 * Ring the doorbell before unlocking: once the lock is free a
+		 * recovery on another CPU may rebuild this queue's state.
+		 */
+		if (kick && vq_kick_prepare(q->vq))
+			vq_notify(q->vq);
 	}
 	vblk_queue_unlock(a, &h);
-	if (kick)
-		vq_notify(q->vq);
 	finish_list(a, list, NULL);
 	if (a->reset_pending && InterlockedExchange(&a->reset_pending, 0))
 		vblk_reset_and_recover(a, SRB_STATUS_BUS_RESET);
@@ -510,15 +515,13 @@ static void submit(struct vblk_adapter *a, struct vblk_srb_ext *ext)
 	for (i = 0; i < a->nq; i++) {
 		struct vblk_queue *q = &a->q[(first + i) % a->nq];
 		STOR_LOCK_HANDLE h;
-		bool kick = false;
 
 		vblk_queue_lock(a, q, &h);
 		rc = a->started ? post_locked(a, q, ext) : VIRTIO_EBROKEN;
-		if (rc == VIRTIO_OK)
-			kick = vq_kick_prepare(q->vq);
-		vblk_queue_unlock(a, &h);
-		if (kick)
+		/* Under the lock, as in the completion path: recovery may rebuild the queue. */
+		if (rc == VIRTIO_OK && vq_kick_prepare(q->vq))
 			vq_notify(q->vq);
+		vblk_queue_unlock(a, &h);
 		if (rc == VIRTIO_OK) {
 			if (a->dump)
 				dump_wait(a, q, ext);

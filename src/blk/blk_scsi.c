@@ -874,7 +874,7 @@ enum vblk_action vblk_scsi_complete(struct vblk_scsi_cmd *cmd, uint8_t virtio_st
 	}
 }
 
-bool vblk_scsi_unit_attention(struct vblk_scsi_cmd *cmd)
+bool vblk_scsi_unit_attention_applies(const struct vblk_scsi_cmd *cmd)
 {
 	if (!cmd || !cmd->cdb || !cmd->cdb_length)
 		return false;
@@ -884,10 +884,17 @@ bool vblk_scsi_unit_attention(struct vblk_scsi_cmd *cmd)
 	case SCSIOP_REQUEST_SENSE:
 		return false;
 	default:
-		check_condition(cmd, SCSI_SENSE_UNIT_ATTENTION, SCSI_ASC_PARAMETERS_CHANGED,
-				SCSI_ASCQ_CAPACITY_DATA_CHANGED);
 		return true;
 	}
+}
+
+bool vblk_scsi_unit_attention(struct vblk_scsi_cmd *cmd)
+{
+	if (!vblk_scsi_unit_attention_applies(cmd))
+		return false;
+	check_condition(cmd, SCSI_SENSE_UNIT_ATTENTION, SCSI_ASC_PARAMETERS_CHANGED,
+			SCSI_ASCQ_CAPACITY_DATA_CHANGED);
+	return true;
 }
 
 uint8_t vblk_scsi_srb_status(enum vblk_action action)

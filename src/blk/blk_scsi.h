@@ -154,6 +154,8 @@ enum vblk_action vblk_scsi_complete(struct vblk_scsi_cmd *cmd, uint8_t virtio_st
  * false and the condition stays pending for the next command.
  */
 bool vblk_scsi_unit_attention(struct vblk_scsi_cmd *cmd);
+/* Whether cmd would report the unit attention, without changing it. */
+bool vblk_scsi_unit_attention_applies(const struct vblk_scsi_cmd *cmd);
 
 /* SRB status for an action (SCSI status GOOD or CHECK CONDITION goes beside it). */
 uint8_t vblk_scsi_srb_status(enum vblk_action action);

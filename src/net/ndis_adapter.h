@@ -58,7 +58,7 @@ struct vnet_rxb {
 };
 
 struct vnet_rxq {
-	NDIS_SPIN_LOCK lock;
+	NDIS_SPIN_LOCK lock;            /* also held across vq_notify: stop/start rebuild vq */
 	struct vnet_adapter *a;
 	struct virtq *vq;
 	struct vnet_dma ring;
@@ -95,7 +95,7 @@ struct vnet_txs {
 };
 
 struct vnet_txq {
-	NDIS_SPIN_LOCK lock;
+	NDIS_SPIN_LOCK lock;            /* also held across vq_notify: stop/start rebuild vq */
 	struct vnet_adapter *a;
 	struct virtq *vq;
 	struct vnet_dma ring;

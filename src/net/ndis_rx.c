@@ -61,9 +61,9 @@ VOID vnet_rxq_fill(struct vnet_rxq *q)
 			rxq_post_locked(q, &q->bufs[i]);
 		kick = vq_kick_prepare(q->vq);
 	}
-	NdisReleaseSpinLock(&q->lock);
 	if (kick)
 		vq_notify(q->vq);
+	NdisReleaseSpinLock(&q->lock);
 }
 
 NDIS_STATUS vnet_rxq_init(struct vnet_adapter *a, struct vnet_rxq *q)
@@ -275,9 +275,9 @@ static VOID rx_indicate(struct vnet_rxq *q, PNET_BUFFER_LIST head, ULONG count)
 	}
 	if (q->vq && a->hw_running && !a->removed)
 		kick = vq_kick_prepare(q->vq);
-	NdisDprReleaseSpinLock(&q->lock);
 	if (kick)
 		vq_notify(q->vq);
+	NdisDprReleaseSpinLock(&q->lock);
 }
 
 /* Receive DPC work for one queue. Runs at DISPATCH_LEVEL. */
@@ -360,9 +360,9 @@ VOID vnet_rxq_receive(struct vnet_rxq *q)
 		tail = b->nbl;
 		if (++count == VNET_RX_BATCH) {
 			kick = vq_kick_prepare(q->vq);
-			NdisDprReleaseSpinLock(&q->lock);
 			if (kick)
 				vq_notify(q->vq);
+			NdisDprReleaseSpinLock(&q->lock);
 			rx_indicate(q, head, count);
 			head = tail = NULL;
 			count = 0;
@@ -370,9 +370,9 @@ VOID vnet_rxq_receive(struct vnet_rxq *q)
 		}
 	}
 	kick = q->vq && a->hw_running && !a->removed && vq_kick_prepare(q->vq);
-	NdisDprReleaseSpinLock(&q->lock);
 	if (kick)
 		vq_notify(q->vq);
+	NdisDprReleaseSpinLock(&q->lock);
 	rx_indicate(q, head, count);
 }
 
@@ -395,9 +395,9 @@ VOID NTAPI vnet_return_nbls(NDIS_HANDLE ctx, PNET_BUFFER_LIST nbls, ULONG flags)
 			rxq_post_locked(q, b);
 			kick = vq_kick_prepare(q->vq);
 		}
-		NdisReleaseSpinLock(&q->lock);
 		if (kick)
 			vq_notify(q->vq);
+		NdisReleaseSpinLock(&q->lock);
 		InterlockedDecrement(&a->rx_indicated);
 		nbl = next;
 	}

@@ -260,9 +260,9 @@ VOID NTAPI vnet_process_sg_list(PDEVICE_OBJECT dev, PVOID reserved, PSCATTER_GAT
 		flush_ready(q, &failed);
 		kick = vq_kick_prepare(q->vq);
 	}
-	NdisDprReleaseSpinLock(&q->lock);
 	if (kick)
 		vq_notify(q->vq);
+	NdisDprReleaseSpinLock(&q->lock);
 	complete_slots(q, failed, &d);
 	done_flush(q->a, &d, TRUE);
 }
@@ -408,9 +408,9 @@ VOID vnet_txq_complete(struct vnet_txq *q)
 		flush_ready(q, &failed);
 		kick = vq_kick_prepare(q->vq);
 	}
-	NdisDprReleaseSpinLock(&q->lock);
 	if (kick)
 		vq_notify(q->vq);
+	NdisDprReleaseSpinLock(&q->lock);
 	complete_slots(q, list, &d);
 	complete_slots(q, failed, &d);
 	done_flush(a, &d, TRUE);

@@ -1502,6 +1502,7 @@ static void test_unit_attention(void **state)
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.cdb = read10;
 	cmd.cdb_length = sizeof(read10);
+	assert_true(vblk_scsi_unit_attention_applies(&cmd));
 	assert_true(vblk_scsi_unit_attention(&cmd));
 	assert_int_equal(cmd.action, VBLK_ACTION_CHECK_CONDITION);
 	assert_int_equal(cmd.sense.key, SCSI_SENSE_UNIT_ATTENTION);
