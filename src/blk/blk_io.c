@@ -354,7 +354,7 @@ static void service_queue(struct vblk_adapter *a, struct vblk_queue *q)
 	}
 	vblk_queue_unlock(a, &h);
 	finish_list(a, list, NULL);
-	if (a->reset_pending && InterlockedExchange(&a->reset_pending, 0))
+	if (a->reset_pending)
 		vblk_reset_and_recover(a, SRB_STATUS_BUS_RESET);
 }
 
@@ -378,7 +378,7 @@ void NTAPI vblk_config_dpc(PSTOR_DPC dpc, PVOID device_extension, PVOID arg1, PV
 	vblk_queue_lock(a, &a->q[0], &h);
 	vblk_config_changed(a);
 	vblk_queue_unlock(a, &h);
-	if (a->reset_pending && InterlockedExchange(&a->reset_pending, 0))
+	if (a->reset_pending)
 		vblk_reset_and_recover(a, SRB_STATUS_BUS_RESET);
 }
 
@@ -410,8 +410,14 @@ void vblk_reset_and_recover(struct vblk_adapter *a, UCHAR status)
 	uint16_t i, nlocks;
 	void *cookie;
 
+	/*
+	 * One recovery at a time. The winner consumes the pending request;
+	 * one raised after this point stays pending for the next DPC or
+	 * submission, so no request for a reset is ever dropped.
+	 */
 	if (InterlockedCompareExchange(&a->recovering, 1, 0))
 		return;
+	InterlockedExchange(&a->reset_pending, 0);
 	/* Without DPCs every queue shares the interrupt lock: take it once. */
 	nlocks = a->dpcs_ready ? a->nq : 1;
 	for (i = 0; i < nlocks; i++) {
@@ -489,7 +495,6 @@ static void dump_wait(struct vblk_adapter *a, struct vblk_queue *q, struct vblk_
 			break;
 		StorPortStallExecution(VBLK_DUMP_STEP_US);
 	}
-	InterlockedExchange(&a->reset_pending, 0);
 	vblk_reset_and_recover(a, SRB_STATUS_TIMEOUT);
 }
 
@@ -499,7 +504,7 @@ static void submit(struct vblk_adapter *a, struct vblk_srb_ext *ext)
 	uint16_t i, first;
 	int rc = VIRTIO_ENOSPC;
 
-	if (a->reset_pending && InterlockedExchange(&a->reset_pending, 0))
+	if (a->reset_pending)
 		vblk_reset_and_recover(a, SRB_STATUS_BUS_RESET);
 	if (a->removed || a->dead) {
 		vblk_complete_srb(a, srb, SRB_STATUS_NO_DEVICE);
