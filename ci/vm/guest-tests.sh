@@ -155,7 +155,7 @@ bench:*)
 		[ -b "$dev" ] && run_tap vdpbench /t/vdpbench "$dev" "$secs" | sed 's/VDPBENCH/VDPBENCH-LINUX/'
 	fi
 	;;
-pe-net:* | pe-net-poll:* | pe-net-msix:*)
+pe-net:* | pe-net-poll:* | pe-net-msix:* | broken-net:*)
 	# NDIS miniport on NIC A (00:03.0) in vdphost; NIC B (00:04.0) on the
 	# same QEMU hub belongs to Linux's virtio_net and is the peer
 	# 192.168.77.1 with a UDP/TCP echo on port 7777. driver_override keeps
@@ -196,8 +196,31 @@ pe-net:* | pe-net-poll:* | pe-net-msix:*)
 		fi
 		/t/vdphost --echo-server 7777 &
 		echo_pid=$!
-		run_tap vdpnet /t/vdphost --guest --service vdpnet --pci "$a" --irq $irq --net-test \
-			--link-ctl /dev/ttyS0 "/t/$sys"
+		case "$1" in
+		broken-net:*)
+			# The proof that the network test catches a broken data path:
+			# each injected host fault must fail the run, with its diagnosis.
+			for inj in corrupt-rx drop-send-complete; do
+				/t/vdphost --guest --pci "$a" --irq $irq --net-test --net-inject $inj \
+					"/t/$sys" >/tmp/out.tap 2>/tmp/err.log
+				rc=$?
+				case $inj in
+				corrupt-rx) why='checksum\|differs' ;;
+				drop-send-complete) why='not completed within' ;;
+				esac
+				if [ $rc -ne 0 ] && grep -q "$why" /tmp/out.tap /tmp/err.log; then
+					tap "ok - broken run ($inj) detected as failing: status $rc, first: $(grep -m1 '^not ok' /tmp/out.tap | cut -c8-90)"
+				else
+					cat /tmp/err.log
+					tap "not ok - broken run ($inj) not detected: status $rc"
+				fi
+			done
+			;;
+		*)
+			run_tap vdpnet /t/vdphost --guest --service vdpnet --pci "$a" --irq $irq --net-test \
+				--link-ctl /dev/ttyS0 "/t/$sys"
+			;;
+		esac
 		kill "$echo_pid" 2>/dev/null
 		echo "$ifc: rx $(cat "/sys/class/net/$ifc/statistics/rx_packets") tx $(cat "/sys/class/net/$ifc/statistics/tx_packets") packets"
 		# Hand both NICs back before power-off: no driver left mid-operation.

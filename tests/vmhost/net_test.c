@@ -828,6 +828,10 @@ int net_test_run(const char *service, const char *link_ctl)
 	test_burst(240);
 	test_batch();
 	test_filter();
+	if (nd_pause_restart())
+		failures++;
+	else if (ping(400, 200, "after pause and restart"))
+		OK("paused and restarted: ICMP echo works again");
 	if (nd_offload_ip4_tx()) {
 		test_udp(600, 2, "IPv4 header checksum offloaded");
 		test_tcp(2500, 2, "TCP, IPv4 header checksum offloaded");

@@ -583,6 +583,9 @@ static struct {
 	long nbl_outstanding, mdl_outstanding, shared_outstanding;
 	pool_alloc_fn *pool_alloc;
 	pool_free_fn *pool_free;
+	/* deliberate host faults (nd_set_inject) */
+	bool inject_corrupt_rx, inject_drop_complete;
+	unsigned long rx_ipv4_seen;
 } nd = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 #define ADAPTER ((void *)&nd.adapter_handle)
@@ -694,6 +697,17 @@ static void NTAPI nd_NdisMDeregisterMiniportDriver(void *handle)
 	if (nd.ctx && !nd.halted)
 		vh_fatal("NdisMDeregisterMiniportDriver: an adapter is still initialised");
 	nd.registered = false;
+}
+
+bool nd_set_inject(const char *what)
+{
+	if (!strcmp(what, "corrupt-rx"))
+		nd.inject_corrupt_rx = true;
+	else if (!strcmp(what, "drop-send-complete"))
+		nd.inject_drop_complete = true;
+	else
+		return false;
+	return true;
 }
 
 bool nd_registered(void)
@@ -1624,8 +1638,13 @@ static void NTAPI nd_NdisMSendNetBufferListsComplete(void *h, nd_nbl *nbl, uint3
 		    nbl->ProtocolReserved[1])
 			vh_fatal("NdisMSendNetBufferListsComplete: NBL %p was not sent or is "
 				 "completed twice", (void *)nbl);
-		nbl->ProtocolReserved[1] = (void *)1;
 		nd.tx_completed++;
+		if (nd.inject_drop_complete && nd.tx_completed == 20) {
+			vh_log("ndis: injected fault: completion of NBL %p dropped", (void *)nbl);
+			nbl = next;
+			continue;
+		}
+		nbl->ProtocolReserved[1] = (void *)1;
 		nbl = next;
 	}
 	pthread_cond_broadcast(&nd.cv);
@@ -1832,6 +1851,12 @@ static void NTAPI nd_NdisMIndicateReceiveNetBufferLists(void *h, nd_nbl *nbls, u
 		f->csum = (uint64_t)(uintptr_t)nbl->NetBufferListInfo[0];
 		if (!nb_walk(nb, rx_piece, &c) || c.left)
 			vh_fatal("indicated NET_BUFFER %p: MDL chain shorter than DataLength", (void *)nb);
+		/* Injected fault: one payload bit of the 10th IPv4 frame flips. */
+		if (f->len > 40 && f->data[12] == 0x08 && f->data[13] == 0 &&
+		    ++nd.rx_ipv4_seen == 10 && nd.inject_corrupt_rx) {
+			f->data[f->len - 1] ^= 0x10;
+			vh_log("ndis: injected fault: received frame bit flipped");
+		}
 		nd.rx_count++;
 	}
 	nd.rx_indicated += n;
@@ -2283,25 +2308,19 @@ int nd_start_adapter(const char *pci_spec, const char *irq_mode)
 	return 0;
 }
 
-int nd_stop_adapter(void)
+/* MiniportPause as NDIS runs it: returns the receive NBLs the miniport
+ * waits for, then checks that sends are refused with NDIS_STATUS_PAUSED. */
+static int pause_adapter(uint32_t reason)
 {
 	nd_pause_params pp;
 	struct timespec ts;
 	uint32_t st;
 	int failed = 0;
 
-	if (!nd.ctx || nd.halted) {
-		if (nd.pci_open)
-			pci_close(&nd.pci);
-		nd.pci_open = false;
-		free(nd.rxq);
-		nd.rxq = NULL;
-		return 0;
-	}
 	return_pending();
 	pp.Header = (nd_object_header){ OT_DEFAULT, 1, sizeof(pp) };
 	pp.Flags = 0;
-	pp.PauseReason = 0x80; /* NDIS_PAUSE_MINIPORT_DEVICE_REMOVE */
+	pp.PauseReason = reason;
 	nd.pause_done = false;
 	vh_set_irql(PASSIVE_LEVEL);
 	st = ((nd_pause_fn *)nd.chars.PauseHandler)(nd.ctx, &pp);
@@ -2318,10 +2337,8 @@ int nd_stop_adapter(void)
 			if (done)
 				break;
 			clock_gettime(CLOCK_REALTIME, &now);
-			if (now.tv_sec > ts.tv_sec) {
-				printf("not ok - MiniportPause pending for 10 s without NdisMPauseComplete\n");
-				return 1;
-			}
+			if (now.tv_sec > ts.tv_sec)
+				vh_fatal("MiniportPause pending for 10 s without NdisMPauseComplete");
 			usleep(1000);
 		}
 	} else if (st != NDIS_STATUS_SUCCESS) {
@@ -2348,6 +2365,44 @@ int nd_stop_adapter(void)
 		printf("not ok - %lu S/G lists outstanding after pause\n", nd.sg_outstanding);
 		failed++;
 	}
+	return failed;
+}
+
+int nd_pause_restart(void)
+{
+	nd_restart_params rp;
+	uint32_t st;
+	int failed;
+
+	if (!nd.running)
+		return 1;
+	failed = pause_adapter(0x4 /* NDIS_PAUSE_BIND_PROTOCOL */);
+	rp.Header = (nd_object_header){ OT_DEFAULT, 1, sizeof(rp) };
+	rp.RestartAttributes = NULL;
+	rp.Flags = 0;
+	nd.running = true;
+	vh_set_irql(PASSIVE_LEVEL);
+	st = ((nd_restart_fn *)nd.chars.RestartHandler)(nd.ctx, &rp);
+	if (st != NDIS_STATUS_SUCCESS) {
+		printf("not ok - MiniportRestart after a pause returned %#x\n", st);
+		failed++;
+	}
+	return failed;
+}
+
+int nd_stop_adapter(void)
+{
+	int failed;
+
+	if (!nd.ctx || nd.halted) {
+		if (nd.pci_open)
+			pci_close(&nd.pci);
+		nd.pci_open = false;
+		free(nd.rxq);
+		nd.rxq = NULL;
+		return 0;
+	}
+	failed = pause_adapter(0x80 /* NDIS_PAUSE_MINIPORT_DEVICE_REMOVE */);
 	((nd_halt_fn *)nd.chars.HaltHandlerEx)(nd.ctx, 0 /* NdisHaltDeviceDisabled */);
 	if (vh_irql() != PASSIVE_LEVEL)
 		vh_fatal("MiniportHaltEx returned at IRQL %u", vh_irql());

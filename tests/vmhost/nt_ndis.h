@@ -29,10 +29,17 @@
 #define ND_PACKET_TYPE_BROADCAST 0x08u
 
 bool nd_registered(void);
+/* Make the host misbehave on purpose, to prove the network test notices:
+ * "corrupt-rx" flips a bit in the 10th received IPv4 frame, "drop-send-
+ * complete" swallows the 20th send completion. False if unknown. */
+bool nd_set_inject(const char *what);
 /* A registry value for NdisReadConfiguration ("NAME=VALUE"); false if full. */
 bool nd_set_param(const char *assignment);
 /* MiniportInitializeEx then MiniportRestart on that PCI device. */
 int nd_start_adapter(const char *pci_spec, const char *irq_mode);
+/* MiniportPause (sends must then fail with NDIS_STATUS_PAUSED) and
+ * MiniportRestart, as NDIS does when a protocol binds; returns failures. */
+int nd_pause_restart(void);
 /* MiniportPause then MiniportHaltEx; reports misuse as "not ok" lines and
  * returns how many it printed. */
 int nd_stop_adapter(void);

@@ -15,7 +15,8 @@
  * --net-test: with --pci and an NDIS miniport, the network test (net_test.c);
  * --link-ctl DEV: where it asks the VM runner for link down/up; --param
  * NAME=VALUE: a registry value for NdisReadConfiguration; --echo-server
- * PORT: the Linux-side UDP/TCP echo the network test talks to.
+ * PORT: the Linux-side UDP/TCP echo the network test talks to;
+ * --net-inject: a deliberate host fault the network test must catch.
  * --disk-mode: which disk test (disk_test.h), also for --check-image.
  * --write-image: a 16 MiB image as a passing run leaves it (to test
  * --check-image itself).
@@ -187,6 +188,7 @@ static void usage(void)
 			"               [--disk-mode basic|zero|eio] [--inject corrupt-read-byte|drop-completion]\n"
 			"               [--bench SECONDS]\n"
 			"               [--net-test [--link-ctl DEV]] [--param NAME=VALUE]\n"
+			"               [--net-inject corrupt-rx|drop-send-complete]\n"
 			"       vdphost --echo-server PORT\n"
 			"       vdphost [--disk-mode basic|zero|eio] --check-image|--write-image FILE\n");
 	exit(2);
@@ -224,6 +226,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--link-ctl") && i + 1 < argc)
 			link_ctl = argv[++i];
 		else if (!strcmp(argv[i], "--param") && i + 1 < argc && nd_set_param(argv[i + 1]))
+			i++;
+		else if (!strcmp(argv[i], "--net-inject") && i + 1 < argc && nd_set_inject(argv[i + 1]))
 			i++;
 		else if (!strcmp(argv[i], "--echo-server") && i + 1 < argc)
 			return net_echo_server(atoi(argv[i + 1]));
