@@ -43,9 +43,7 @@ struct bal_dev {
 	volatile LONG stats_wanted;    /* host returned the stats buffer */
 	struct bl_chunk *freed;        /* deflated chunk waiting for the worker */
 	KEVENT ack;
-	PIO_WORKITEM work;
-	volatile LONG work_state;      /* 0 idle, 1 queued/running, 2 run again */
-	KEVENT work_idle;
+	struct vwdm_worker worker;     /* page work at PASSIVE_LEVEL */
 	KTIMER timer;
 	KDPC timer_dpc;
 	PKEVENT low_memory;
@@ -317,51 +315,31 @@ static void bal_read_target(struct bal_dev *d)
 	KeReleaseSpinLock(&d->lock, irql);
 }
 
-static VOID NTAPI bal_worker(PDEVICE_OBJECT fdo, PVOID ctx)
+static void bal_work(void *ctx)
 {
 	struct bal_dev *d = ctx;
 	unsigned int i;
 
-	UNREFERENCED_PARAMETER(fdo);
-	do {
-		InterlockedExchange(&d->work_state, 1);
-		if (!d->running)
-			break;
-		bal_read_target(d);
-		if (d->oom_ok && d->low_memory && KeReadStateEvent(d->low_memory)) {
-			KIRQL irql;
+	if (!d->running)
+		return;
+	bal_read_target(d);
+	if (d->oom_ok && d->low_memory && KeReadStateEvent(d->low_memory)) {
+		KIRQL irql;
 
-			KeAcquireSpinLock(&d->lock, &irql);
-			bl_oom(&d->bl, BAL_OOM_PAGES);
-			KeReleaseSpinLock(&d->lock, irql);
-		}
-		for (i = 0; i < BAL_STEPS_PER_RUN && bal_step(d); i++)
-			;
-		if (d->has_stats && InterlockedExchange(&d->stats_wanted, 0))
-			bal_post_stats(d);
-	} while (InterlockedCompareExchange(&d->work_state, 0, 1) != 1);
-	InterlockedExchange(&d->work_state, 0);
-	KeSetEvent(&d->work_idle, IO_NO_INCREMENT, FALSE);
+		KeAcquireSpinLock(&d->lock, &irql);
+		bl_oom(&d->bl, BAL_OOM_PAGES);
+		KeReleaseSpinLock(&d->lock, irql);
+	}
+	for (i = 0; i < BAL_STEPS_PER_RUN && bal_step(d); i++)
+		;
+	if (d->has_stats && InterlockedExchange(&d->stats_wanted, 0))
+		bal_post_stats(d);
 }
 
 static void bal_kick_worker(struct bal_dev *d)
 {
-	/* 0 -> 1 queues the item; a running worker (1) is told to go again (2). */
-	if (!d->running || d->stopping)
-		return;
-	for (;;) {
-		LONG s = d->work_state;
-
-		if (s == 2)
-			return;
-		if (InterlockedCompareExchange(&d->work_state, s == 0 ? 1 : 2, s) != s)
-			continue;
-		if (s == 0) {
-			KeClearEvent(&d->work_idle);
-			IoQueueWorkItem(d->work, bal_worker, DelayedWorkQueue, d);
-		}
-		return;
-	}
+	if (d->running && !d->stopping)
+		vwdm_worker_kick(&d->worker);
 }
 
 static VOID NTAPI bal_timer(PKDPC dpc, PVOID ctx, PVOID a1, PVOID a2)
@@ -388,7 +366,7 @@ static void bal_teardown(struct bal_dev *d)
 	KeCancelTimer(&d->timer);
 	InterlockedExchange(&d->stopping, 1);
 	KeFlushQueuedDpcs();
-	KeWaitForSingleObject(&d->work_idle, Executive, KernelMode, FALSE, NULL);
+	vwdm_worker_wait_idle(&d->worker);
 	/* Give everything back through the device while it still listens. */
 	if (d->running && d->q[BAL_Q_DEFLATE].vq) {
 		KeAcquireSpinLock(&d->lock, &irql);
@@ -402,7 +380,7 @@ static void bal_teardown(struct bal_dev *d)
 		virtio_reset(&d->wd.vdev);
 	/* Flushes the DPC: nothing queues the worker after this. */
 	vwdm_disconnect_interrupts(&d->wd);
-	KeWaitForSingleObject(&d->work_idle, Executive, KernelMode, FALSE, NULL);
+	vwdm_worker_wait_idle(&d->worker);
 	/*
 	 * After the reset the device holds nothing: the chunk in flight and
 	 * the chunks still ballooned go back to Windows exactly once.
@@ -473,8 +451,6 @@ static NTSTATUS bal_start(struct vwdm_dev *wd, PCM_RESOURCE_LIST raw, PCM_RESOUR
 	RtlZeroMemory(d->q, sizeof(d->q));
 	d->freed = NULL;
 	d->stopping = 0;
-	d->work_state = 0;
-	KeSetEvent(&d->work_idle, IO_NO_INCREMENT, FALSE);
 	bl_init(&d->bl, bal_total_pages());
 
 	status = vwdm_map_resources(wd, raw, tr, true);
@@ -554,9 +530,7 @@ static void bal_remove(struct vwdm_dev *wd)
 {
 	struct bal_dev *d = CONTAINING_RECORD(wd, struct bal_dev, wd);
 
-	if (d->work)
-		IoFreeWorkItem(d->work);
-	d->work = NULL;
+	vwdm_worker_free(&d->worker);
 }
 
 static const struct vwdm_pnp_ops bal_pnp_ops = {
@@ -580,11 +554,9 @@ static NTSTATUS NTAPI bal_add_device(PDRIVER_OBJECT driver, PDEVICE_OBJECT pdo)
 	d = CONTAINING_RECORD(wd, struct bal_dev, wd);
 	KeInitializeSpinLock(&d->lock);
 	KeInitializeEvent(&d->ack, NotificationEvent, FALSE);
-	KeInitializeEvent(&d->work_idle, NotificationEvent, TRUE);
 	KeInitializeTimerEx(&d->timer, NotificationTimer);
 	KeInitializeDpc(&d->timer_dpc, bal_timer, d);
-	d->work = IoAllocateWorkItem(wd->self);
-	if (d->work == NULL) {
+	if (!NT_SUCCESS(vwdm_worker_init(&d->worker, wd->self, bal_work, d))) {
 		IoDetachDevice(wd->lower);
 		IoDeleteDevice(wd->self);
 		return STATUS_INSUFFICIENT_RESOURCES;

@@ -64,9 +64,7 @@ struct ser_dev {
 	uint32_t msg_head, msg_count, msg_dropped;
 	struct ser_port_io port[SER_MAX_PORTS];
 	LIST_ENTRY children;           /* every PDO not yet deleted */
-	PIO_WORKITEM work;
-	volatile LONG work_state;
-	KEVENT work_idle;
+	struct vwdm_worker worker;     /* control messages at PASSIVE_LEVEL */
 	volatile LONG running;
 };
 
@@ -409,77 +407,57 @@ static bool ser_port_setup(struct ser_dev *d, uint32_t n)
 	return true;
 }
 
-static VOID NTAPI ser_worker(PDEVICE_OBJECT fdo, PVOID ctx)
+static void ser_work(void *ctx)
 {
 	struct ser_dev *d = ctx;
 	bool rescan = false;
 
-	UNREFERENCED_PARAMETER(fdo);
-	do {
-		InterlockedExchange(&d->work_state, 1);
-		for (;;) {
-			uint8_t m[SER_CTRL_BUF_LEN];
-			enum ser_action act;
-			LIST_ENTRY done;
-			uint32_t len, port;
-			KIRQL irql;
+	for (;;) {
+		uint8_t m[SER_CTRL_BUF_LEN];
+		enum ser_action act;
+		LIST_ENTRY done;
+		uint32_t len, port;
+		KIRQL irql;
 
-			InitializeListHead(&done);
-			KeAcquireSpinLock(&d->lock, &irql);
-			if (!d->running || d->msg_count == 0) {
-				KeReleaseSpinLock(&d->lock, irql);
-				break;
-			}
-			len = d->msg_len[d->msg_head];
-			RtlCopyMemory(m, d->msg[d->msg_head], len);
-			d->msg_head = (d->msg_head + 1) % SER_MSGS;
-			d->msg_count--;
-			act = ser_ctrl_parse(&d->bus, m, len, &port);
-			if (act == SER_ACT_REMOVE) {
-				d->port[port].ready = false;
-				ser_fail_port(&d->port[port], &done, STATUS_DEVICE_NOT_CONNECTED);
-				if (d->port[port].pdo)
-					d->port[port].pdo->gone = true;
-				rescan = true;
-			} else if (act == SER_ACT_CONSOLE) {
-				ser_send_ctrl(d, port, VIRTIO_CONSOLE_PORT_OPEN, 1);
-			}
+		InitializeListHead(&done);
+		KeAcquireSpinLock(&d->lock, &irql);
+		if (!d->running || d->msg_count == 0) {
 			KeReleaseSpinLock(&d->lock, irql);
-			ser_complete_all(&done);
-			if (act == SER_ACT_ADD) {
-				bool ok = ser_port_setup(d, port);
-
-				KeAcquireSpinLock(&d->lock, &irql);
-				ser_send_ctrl(d, port, VIRTIO_CONSOLE_PORT_READY, ok ? 1 : 0);
-				KeReleaseSpinLock(&d->lock, irql);
-				rescan = rescan || ok;
-			}
+			break;
 		}
-		if (rescan && d->running)
-			IoInvalidateDeviceRelations(d->wd.pdo, BusRelations);
-		rescan = false;
-	} while (InterlockedCompareExchange(&d->work_state, 0, 1) != 1);
-	InterlockedExchange(&d->work_state, 0);
-	KeSetEvent(&d->work_idle, IO_NO_INCREMENT, FALSE);
+		len = d->msg_len[d->msg_head];
+		RtlCopyMemory(m, d->msg[d->msg_head], len);
+		d->msg_head = (d->msg_head + 1) % SER_MSGS;
+		d->msg_count--;
+		act = ser_ctrl_parse(&d->bus, m, len, &port);
+		if (act == SER_ACT_REMOVE) {
+			d->port[port].ready = false;
+			ser_fail_port(&d->port[port], &done, STATUS_DEVICE_NOT_CONNECTED);
+			if (d->port[port].pdo)
+				d->port[port].pdo->gone = true;
+			rescan = true;
+		} else if (act == SER_ACT_CONSOLE) {
+			ser_send_ctrl(d, port, VIRTIO_CONSOLE_PORT_OPEN, 1);
+		}
+		KeReleaseSpinLock(&d->lock, irql);
+		ser_complete_all(&done);
+		if (act == SER_ACT_ADD) {
+			bool ok = ser_port_setup(d, port);
+
+			KeAcquireSpinLock(&d->lock, &irql);
+			ser_send_ctrl(d, port, VIRTIO_CONSOLE_PORT_READY, ok ? 1 : 0);
+			KeReleaseSpinLock(&d->lock, irql);
+			rescan = rescan || ok;
+		}
+	}
+	if (rescan && d->running)
+		IoInvalidateDeviceRelations(d->wd.pdo, BusRelations);
 }
 
 static void ser_kick_worker(struct ser_dev *d)
 {
-	if (!d->running)
-		return;
-	for (;;) {
-		LONG s = d->work_state;
-
-		if (s == 2)
-			return;
-		if (InterlockedCompareExchange(&d->work_state, s == 0 ? 1 : 2, s) != s)
-			continue;
-		if (s == 0) {
-			KeClearEvent(&d->work_idle);
-			IoQueueWorkItem(d->work, ser_worker, DelayedWorkQueue, d);
-		}
-		return;
-	}
+	if (d->running)
+		vwdm_worker_kick(&d->worker);
 }
 
 /* ------------------------------------------------------------------ FDO start / stop */
@@ -499,7 +477,7 @@ static void ser_teardown(struct ser_dev *d)
 	}
 	KeReleaseSpinLock(&d->lock, irql);
 	ser_complete_all(&done);
-	KeWaitForSingleObject(&d->work_idle, Executive, KernelMode, FALSE, NULL);
+	vwdm_worker_wait_idle(&d->worker);
 	if (d->wd.vdev_ok)
 		virtio_reset(&d->wd.vdev);
 	vwdm_disconnect_interrupts(&d->wd);
@@ -539,8 +517,6 @@ static NTSTATUS ser_start(struct vwdm_dev *wd, PCM_RESOURCE_LIST raw, PCM_RESOUR
 	d->q = NULL;
 	d->nq = 0;
 	d->msg_head = d->msg_count = 0;
-	d->work_state = 0;
-	KeSetEvent(&d->work_idle, IO_NO_INCREMENT, FALSE);
 	status = vwdm_map_resources(wd, raw, tr, true);
 	if (NT_SUCCESS(status))
 		status = vwdm_virtio_init(wd);
@@ -732,9 +708,7 @@ static void ser_remove(struct vwdm_dev *wd)
 		IoDeleteDevice(p->self);
 	}
 	RtlZeroMemory(d->port, sizeof(d->port));
-	if (d->work)
-		IoFreeWorkItem(d->work);
-	d->work = NULL;
+	vwdm_worker_free(&d->worker);
 }
 
 static const struct vwdm_pnp_ops ser_pnp_ops = {
@@ -1031,14 +1005,12 @@ static NTSTATUS NTAPI ser_add_device(PDRIVER_OBJECT driver, PDEVICE_OBJECT pdo)
 		return status;
 	d = CONTAINING_RECORD(wd, struct ser_dev, wd);
 	KeInitializeSpinLock(&d->lock);
-	KeInitializeEvent(&d->work_idle, NotificationEvent, TRUE);
 	InitializeListHead(&d->children);
 	for (i = 0; i < SER_MAX_PORTS; i++) {
 		InitializeListHead(&d->port[i].reads);
 		InitializeListHead(&d->port[i].writes);
 	}
-	d->work = IoAllocateWorkItem(wd->self);
-	if (d->work == NULL) {
+	if (!NT_SUCCESS(vwdm_worker_init(&d->worker, wd->self, ser_work, d))) {
 		IoDetachDevice(wd->lower);
 		IoDeleteDevice(wd->self);
 		return STATUS_INSUFFICIENT_RESOURCES;

@@ -107,6 +107,23 @@ struct vwdm_queue {
 	uint16_t size;
 };
 
+/*
+ * A PASSIVE_LEVEL worker that coalesces kicks: vwdm_worker_kick() (at IRQL
+ * <= DISPATCH_LEVEL) makes fn run at most once more after the current run.
+ */
+struct vwdm_worker {
+	PIO_WORKITEM item;
+	volatile LONG state;
+	KEVENT idle;                   /* signalled while nothing is queued or running */
+	void (*fn)(void *ctx);
+	void *ctx;
+};
+NTSTATUS vwdm_worker_init(struct vwdm_worker *w, PDEVICE_OBJECT dev,
+			  void (*fn)(void *ctx), void *ctx);
+void vwdm_worker_kick(struct vwdm_worker *w);
+void vwdm_worker_wait_idle(struct vwdm_worker *w);
+void vwdm_worker_free(struct vwdm_worker *w);
+
 /* Status code for a VIRTIO_E* result. */
 NTSTATUS vwdm_status(int err);
 void vwdm_log(struct vwdm_dev *wd, ULONG level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
