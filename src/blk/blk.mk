@@ -31,6 +31,13 @@ WINETESTS += test_blk_plan
 test_blk_plan_SRCS   := tests/unit/test_blk_plan.c src/blk/blk_plan.c src/blk/blk_scsi.c
 test_blk_plan_CFLAGS := -Isrc/blk
 
+# The sequence lock that publishes the disk to HwBuildIo, with a real writer thread.
+HOSTTESTS += test_blk_seq
+WINETESTS += test_blk_seq
+test_blk_seq_SRCS   := tests/unit/test_blk_seq.c
+test_blk_seq_CFLAGS := -Isrc/blk
+test_blk_seq_LDLIBS := -lpthread
+
 # storport.h / scsi.h / storport import library consistency (TAP).
 CHECKS += blk-headers
 # The flags contain commas (-Wl,...), which $(call) would split: they reach

@@ -56,33 +56,63 @@ static ULONG NTAPI vblk_hw_find_adapter(PVOID device_extension, PVOID hw_context
 	return SP_RETURN_FOUND;
 }
 
-/* Concurrent StartIo channels and DPC redirection, one per queue. */
+_Static_assert(VBLK_PERF_DPC_REDIRECTION == STOR_PERF_DPC_REDIRECTION &&
+	       VBLK_PERF_CONCURRENT_CHANNELS == STOR_PERF_CONCURRENT_CHANNELS &&
+	       VBLK_PERF_INTERRUPT_MESSAGE_RANGES == STOR_PERF_INTERRUPT_MESSAGE_RANGES &&
+	       VBLK_PERF_MAX_VERSION == STOR_PERF_VERSION_5 &&
+	       VBLK_PERF_MIN_VERSION == STOR_PERF_VERSION_2, "perf flags");
+
+/*
+ * Concurrent StartIo channels and DPC redirection, one per queue. Query
+ * first, newest structure version down to the oldest this driver needs,
+ * then set exactly the supported subset at the version that answered.
+ * Must run in HwInitialize, before any I/O: a->concurrent decides the
+ * queue lock (blk_drv.h).
+ */
 static void vblk_setup_perf(struct vblk_adapter *a)
 {
 	PERF_CONFIGURATION_DATA perf;
-	ULONG want = STOR_PERF_DPC_REDIRECTION | STOR_PERF_INTERRUPT_MESSAGE_RANGES |
-		     STOR_PERF_CONCURRENT_CHANNELS;
+	ULONG version, rc = STOR_STATUS_NOT_IMPLEMENTED, flags;
 
 	a->perf_redirect = FALSE;
-	if (a->dump || a->nq < 2 || !a->per_queue_vectors)
+	a->concurrent = FALSE;
+	a->perf_version = 0;
+	a->perf_flags = 0;
+	if (a->dump || a->nq < 2)
+		return;
+	for (version = VBLK_PERF_MAX_VERSION; version >= VBLK_PERF_MIN_VERSION; version--) {
+		__builtin_memset(&perf, 0, sizeof(perf));
+		perf.Version = version;
+		perf.Size = sizeof(perf);
+		rc = StorPortInitializePerfOpts(a, TRUE, &perf);
+		if (rc == STOR_STATUS_SUCCESS || rc == STOR_STATUS_NOT_IMPLEMENTED)
+			break;
+	}
+	if (rc != STOR_STATUS_SUCCESS)
+		return;
+	flags = vblk_perf_flags(version, perf.Flags, a->nq, a->per_queue_vectors);
+	if (!flags)
 		return;
 	__builtin_memset(&perf, 0, sizeof(perf));
-	perf.Version = STOR_PERF_VERSION_5;
+	perf.Version = version;
 	perf.Size = sizeof(perf);
-	if (StorPortInitializePerfOpts(a, TRUE, &perf) != STOR_STATUS_SUCCESS)
+	perf.Flags = flags;
+	if (flags & STOR_PERF_CONCURRENT_CHANNELS)
+		perf.ConcurrentChannels = a->nq;
+	if (flags & STOR_PERF_INTERRUPT_MESSAGE_RANGES) {
+		/* Message 0 is the configuration change; i serves queue i-1. */
+		perf.FirstRedirectionMessageNumber = 1;
+		perf.LastRedirectionMessageNumber = a->nq;
+	}
+	if (StorPortInitializePerfOpts(a, FALSE, &perf) != STOR_STATUS_SUCCESS) {
+		vblk_log("performance options refused (version %u, flags %x)\n",
+			 (unsigned)version, (unsigned)flags);
 		return;
-	want &= perf.Flags;
-	if (!(want & STOR_PERF_INTERRUPT_MESSAGE_RANGES))
-		want &= ~(ULONG)STOR_PERF_CONCURRENT_CHANNELS;
-	__builtin_memset(&perf, 0, sizeof(perf));
-	perf.Version = STOR_PERF_VERSION_5;
-	perf.Size = sizeof(perf);
-	perf.Flags = want;
-	perf.ConcurrentChannels = a->nq;
-	perf.FirstRedirectionMessageNumber = 1;
-	perf.LastRedirectionMessageNumber = a->nq;
-	if (StorPortInitializePerfOpts(a, FALSE, &perf) == STOR_STATUS_SUCCESS)
-		a->perf_redirect = (want & STOR_PERF_INTERRUPT_MESSAGE_RANGES) != 0;
+	}
+	a->perf_version = version;
+	a->perf_flags = flags;
+	a->concurrent = (flags & STOR_PERF_CONCURRENT_CHANNELS) != 0;
+	a->perf_redirect = (flags & STOR_PERF_INTERRUPT_MESSAGE_RANGES) != 0;
 }
 
 static BOOLEAN NTAPI vblk_hw_initialize(PVOID device_extension)
@@ -93,19 +123,17 @@ static BOOLEAN NTAPI vblk_hw_initialize(PVOID device_extension)
 	vblk_query_interrupts(a);
 	if (vblk_device_start(a))
 		return FALSE;
-	if (vblk_read_serial(a)) {
-		/* A GET_ID that never came back is still posted: reset drops it. */
-		vblk_log("GET_ID failed; continuing without a serial number\n");
-		if (vblk_device_start(a))
-			return FALSE;
-	}
 	vblk_log("started: %u queue(s), %s\n", a->nq,
 		 a->msix ? (a->per_queue_vectors ? "MSI-X per queue" : "MSI-X shared") :
 		 a->dump ? "polled (dump)" : "INTx");
+	/* A crash dump needs no serial number: no GET_ID, nothing that waits. */
 	if (a->dump)
 		return TRUE;
 	vblk_setup_perf(a);
-	/* Per-queue DPCs are created at PASSIVE_LEVEL. */
+	/*
+	 * GET_ID may take the device a while: it runs in the passive routine,
+	 * never here at DIRQL under the interrupt lock. DPCs are created there too.
+	 */
 	return StorPortEnablePassiveInitialization(a, vblk_hw_passive_initialize);
 }
 
@@ -117,7 +145,16 @@ static BOOLEAN NTAPI vblk_hw_passive_initialize(PVOID device_extension)
 	for (i = 0; i < a->nq; i++)
 		StorPortInitializeDpc(a, &a->q[i].dpc, vblk_queue_dpc);
 	StorPortInitializeDpc(a, &a->config_dpc, vblk_config_dpc);
+	/* Before dpcs_ready: the ISRs only claim, so the polled GET_ID owns queue 0. */
+	if (vblk_read_serial(a)) {
+		/* A GET_ID that never came back is still posted: reset drops it. */
+		vblk_log("GET_ID not answered; continuing without a serial number\n");
+		if (vblk_device_start(a))
+			return FALSE;
+	}
 	a->dpcs_ready = TRUE;
+	/* A configuration change claimed while no DPC existed is looked at now. */
+	StorPortIssueDpc(a, &a->config_dpc, NULL, NULL);
 	return TRUE;
 }
 
@@ -203,11 +240,13 @@ static BOOLEAN NTAPI vblk_hw_reset_bus(PVOID device_extension, ULONG path_id)
 	(void)path_id;
 	/*
 	 * Every request the device holds is taken back by the reset and
-	 * completed here with SRB_STATUS_BUS_RESET, each exactly once. Not
+	 * completed here with SRB_STATUS_BUS_RESET, each exactly once, as
+	 * StorPort expects; its StartIo lock and channel tokens already keep
+	 * HwStartIo and the DPCs out, so no lock is taken (blk_drv.h). Not
 	 * StorPortCompleteRequest: it would also complete a request another
 	 * channel's HwStartIo is about to post, which would then complete twice.
 	 */
-	vblk_reset_and_recover(device_extension, SRB_STATUS_BUS_RESET);
+	vblk_reset_and_recover(device_extension, VBLK_CTX_RESETBUS, SRB_STATUS_BUS_RESET);
 	return TRUE;
 }
 
@@ -309,8 +348,12 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT driver_object, PUNICODE_STRING registr
 	hw.AutoRequestSense = TRUE;
 	hw.MultipleRequestPerLu = TRUE;
 	hw.FeatureSupport = STOR_FEATURE_FULL_PNP_DEVICE_CAPABILITIES;
-	/* Classic SRBs only: every field the glue reads has a fixed place there. */
-	hw.SrbTypeFlags = SRB_TYPE_FLAG_SCSI_REQUEST_BLOCK;
+	/*
+	 * Both request formats: STORAGE_REQUEST_BLOCK where StorPort offers it
+	 * (Windows 8 and later; CDBs longer than 16 bytes only come that way),
+	 * the classic SRB elsewhere. blk_io.c reads both through the accessors.
+	 */
+	hw.SrbTypeFlags = SRB_TYPE_FLAG_SCSI_REQUEST_BLOCK | SRB_TYPE_FLAG_STORAGE_REQUEST_BLOCK;
 	hw.AddressTypeFlags = ADDRESS_TYPE_FLAG_BTL8;
 	hw.HwUnitControl = vblk_hw_unit_control;
 

@@ -14,49 +14,134 @@ _Static_assert(VBLK_SRB_STATUS_SUCCESS == SRB_STATUS_SUCCESS, "SRB status");
 _Static_assert(VBLK_SRB_STATUS_ERROR == SRB_STATUS_ERROR, "SRB status");
 _Static_assert(VBLK_SRB_STATUS_INVALID_REQUEST == SRB_STATUS_INVALID_REQUEST, "SRB status");
 
-void vblk_queue_lock(struct vblk_adapter *a, struct vblk_queue *q, PSTOR_LOCK_HANDLE h)
+/*
+ * The queue lock for the context the caller runs in (see blk_drv.h): never
+ * a lock StorPort already holds, never one that comes earlier in StorPort's
+ * order than one held. Handles left InvalidLock were not taken.
+ */
+void vblk_queue_lock(struct vblk_adapter *a, struct vblk_queue *q, enum vblk_lock_ctx ctx,
+		     struct vblk_lock *l)
+{
+	l->dpc.Lock = InvalidLock;
+	l->outer.Lock = InvalidLock;
+	if (a->dump)
+		return;
+	/* Before HwPassiveInitialize there are no DPCs; the interrupt lock is last in order. */
+	if (!a->dpcs_ready) {
+		StorPortAcquireSpinLock(a, InterruptLock, NULL, &l->outer);
+		return;
+	}
+	/* HwResetBus: StartIo lock and channel tokens already keep everyone out. */
+	if (ctx == VBLK_CTX_RESETBUS)
+		return;
+	if (a->concurrent)
+		StorPortAcquireSpinLock(a, DpcLock, &q->dpc, &l->dpc);
+	/* A DPC also takes the StartIo lock, after the DpcLock: HwResetBus holds it. */
+	if (ctx == VBLK_CTX_NONE)
+		StorPortAcquireSpinLock(a, StartIoLock, NULL, &l->outer);
+}
+
+void vblk_queue_unlock(struct vblk_adapter *a, struct vblk_lock *l)
 {
 	if (a->dump)
 		return;
-	/* Before HwPassiveInitialize there are no DPCs to race with. */
-	if (a->dpcs_ready)
-		StorPortAcquireSpinLock(a, DpcLock, &q->dpc, h);
-	else
-		StorPortAcquireSpinLock(a, InterruptLock, NULL, h);
+	if (l->outer.Lock != InvalidLock)
+		StorPortReleaseSpinLock(a, &l->outer);
+	if (l->dpc.Lock != InvalidLock)
+		StorPortReleaseSpinLock(a, &l->dpc);
 }
 
-void vblk_queue_unlock(struct vblk_adapter *a, PSTOR_LOCK_HANDLE h)
+void vblk_complete_srb(struct vblk_adapter *a, PVOID srb, UCHAR status)
 {
-	if (!a->dump)
-		StorPortReleaseSpinLock(a, h);
-}
-
-void vblk_complete_srb(struct vblk_adapter *a, PSCSI_REQUEST_BLOCK srb, UCHAR status)
-{
-	srb->SrbStatus = status;
+	SrbSetSrbStatus(srb, status);
 	StorPortNotification(RequestComplete, a, srb);
+}
+
+/* ------------------------------------------------------------ SRB / SRB_EX */
+/*
+ * Where the request keeps its CDB, SCSI status and sense buffer: in the
+ * classic SRB itself, or in the SRB_EX's CDB16, CDB32 or variable-length
+ * CDB block (bounds-checked by SrbGetSrbExDataByType). FALSE when an SRB_EX
+ * carries none of them.
+ */
+static BOOLEAN srb_scsi(PVOID srb, struct vblk_srb_scsi *s)
+{
+	PSTORAGE_REQUEST_BLOCK ex = srb;
+	PSRBEX_DATA d;
+
+	__builtin_memset(s, 0, sizeof(*s));
+	if (!SrbIsStorageRequestBlock(srb)) {
+		PSCSI_REQUEST_BLOCK c = srb;
+
+		s->cdb = c->Cdb;
+		s->cdb_length = c->CdbLength <= sizeof(c->Cdb) ? c->CdbLength : 0;
+		s->scsi_status = &c->ScsiStatus;
+		s->sense = c->SenseInfoBuffer;
+		s->sense_length = &c->SenseInfoBufferLength;
+		return TRUE;
+	}
+	if ((d = SrbGetSrbExDataByType(ex, SrbExDataTypeScsiCdb16)) &&
+	    d->Length >= SRBEX_DATA_SCSI_CDB16_LENGTH) {
+		PSRBEX_DATA_SCSI_CDB16 c = (PSRBEX_DATA_SCSI_CDB16)d;
+
+		s->cdb = c->Cdb;
+		s->cdb_length = c->CdbLength <= sizeof(c->Cdb) ? c->CdbLength : 0;
+		s->scsi_status = &c->ScsiStatus;
+		s->sense = c->SenseInfoBuffer;
+		s->sense_length = &c->SenseInfoBufferLength;
+		return TRUE;
+	}
+	if ((d = SrbGetSrbExDataByType(ex, SrbExDataTypeScsiCdb32)) &&
+	    d->Length >= SRBEX_DATA_SCSI_CDB32_LENGTH) {
+		PSRBEX_DATA_SCSI_CDB32 c = (PSRBEX_DATA_SCSI_CDB32)d;
+
+		s->cdb = c->Cdb;
+		s->cdb_length = c->CdbLength <= sizeof(c->Cdb) ? c->CdbLength : 0;
+		s->scsi_status = &c->ScsiStatus;
+		s->sense = c->SenseInfoBuffer;
+		s->sense_length = &c->SenseInfoBufferLength;
+		return TRUE;
+	}
+	if ((d = SrbGetSrbExDataByType(ex, SrbExDataTypeScsiCdbVar)) &&
+	    d->Length >= SRBEX_DATA_SCSI_CDB_VAR_LENGTH_MIN) {
+		PSRBEX_DATA_SCSI_CDB_VAR c = (PSRBEX_DATA_SCSI_CDB_VAR)d;
+		/* d->Length counts from Data; the CDB bytes must lie inside it. */
+		ULONG room = d->Length - (ULONG)(FIELD_OFFSET(SRBEX_DATA_SCSI_CDB_VAR, Cdb) -
+						 FIELD_OFFSET(SRBEX_DATA, Data));
+
+		s->cdb = c->Cdb;
+		s->cdb_length = c->CdbLength <= room ? c->CdbLength : 0;
+		s->scsi_status = &c->ScsiStatus;
+		s->sense = c->SenseInfoBuffer;
+		s->sense_length = &c->SenseInfoBufferLength;
+		return TRUE;
+	}
+	return FALSE;
 }
 
 /* Final status of a translated command (answered, failed or device-completed). */
 static void finish_cmd(struct vblk_adapter *a, struct vblk_srb_ext *ext)
 {
-	PSCSI_REQUEST_BLOCK srb = ext->srb;
+	PVOID srb = ext->srb;
 	struct vblk_scsi_cmd *cmd = &ext->cmd;
+	struct vblk_srb_scsi *s = &ext->scsi;
 	UCHAR status;
 
 	if (cmd->action == VBLK_ACTION_COMPLETE) {
-		srb->ScsiStatus = SCSISTAT_GOOD;
-		if (cmd->data_transferred < srb->DataTransferLength)
-			srb->DataTransferLength = cmd->data_transferred;
+		if (s->scsi_status)
+			*s->scsi_status = SCSISTAT_GOOD;
+		if (cmd->data_transferred < SrbGetDataTransferLength(srb))
+			SrbSetDataTransferLength(srb, cmd->data_transferred);
 		status = SRB_STATUS_SUCCESS;
 	} else {
-		srb->ScsiStatus = SCSISTAT_CHECK_CONDITION;
-		srb->DataTransferLength = 0;
+		if (s->scsi_status)
+			*s->scsi_status = SCSISTAT_CHECK_CONDITION;
+		SrbSetDataTransferLength(srb, 0);
 		status = SRB_STATUS_ERROR;
-		if (cmd->cdb && srb->SenseInfoBuffer && srb->SenseInfoBufferLength &&
-		    !(srb->SrbFlags & SRB_FLAGS_DISABLE_AUTOSENSE)) {
-			srb->SenseInfoBufferLength = (UCHAR)vblk_scsi_build_sense(
-				srb->SenseInfoBuffer, srb->SenseInfoBufferLength, &cmd->sense);
+		if (cmd->cdb && s->sense && s->sense_length && *s->sense_length &&
+		    !(SrbGetSrbFlags(srb) & SRB_FLAGS_DISABLE_AUTOSENSE)) {
+			*s->sense_length = (UCHAR)vblk_scsi_build_sense(s->sense, *s->sense_length,
+									&cmd->sense);
 			status |= SRB_STATUS_AUTOSENSE_VALID;
 		}
 	}
@@ -64,13 +149,15 @@ static void finish_cmd(struct vblk_adapter *a, struct vblk_srb_ext *ext)
 }
 
 /* ------------------------------------------------------------ HwBuildIo */
-BOOLEAN vblk_build_io(struct vblk_adapter *a, PSCSI_REQUEST_BLOCK srb)
+BOOLEAN vblk_build_io(struct vblk_adapter *a, PVOID srb)
 {
-	struct vblk_srb_ext *ext = srb->SrbExtension;
-	const struct vblk_disk *disk = vblk_disk_get(a);
-	struct vblk_scsi_cmd *cmd;
+	ULONG function = SrbGetSrbFunction(srb);
+	struct vblk_srb_ext *ext = SrbGetMiniportContext(srb);
+	struct vblk_scsi_cmd *cmd = NULL;
+	struct vblk_disk disk;
+	UCHAR path, target, lun;
 
-	switch (srb->Function) {
+	switch (function) {
 	case SRB_FUNCTION_EXECUTE_SCSI:
 	case SRB_FUNCTION_FLUSH:
 	case SRB_FUNCTION_SHUTDOWN:
@@ -85,19 +172,25 @@ BOOLEAN vblk_build_io(struct vblk_adapter *a, PSCSI_REQUEST_BLOCK srb)
 		ext->flushing = FALSE;
 		ext->done = FALSE;
 		__builtin_memset(&ext->cmd, 0, sizeof(ext->cmd));
+		__builtin_memset(&ext->scsi, 0, sizeof(ext->scsi));
+		cmd = &ext->cmd;
+		/* A configuration update in progress on another CPU: StorPort retries. */
+		if (!vblk_disk_read(a, &disk)) {
+			vblk_complete_srb(a, srb, SRB_STATUS_BUSY);
+			return FALSE;
+		}
 		break;
 	default:
 		break;
 	}
-	cmd = ext ? &ext->cmd : NULL;
 
-	switch (srb->Function) {
+	switch (function) {
 	case SRB_FUNCTION_EXECUTE_SCSI:
-		if (srb->PathId || srb->TargetId) {
+		if (!SrbGetPathTargetLun(srb, &path, &target, &lun) || path || target) {
 			vblk_complete_srb(a, srb, SRB_STATUS_NO_DEVICE);
 			return FALSE;
 		}
-		if (srb->Lun) {
+		if (lun) {
 			vblk_complete_srb(a, srb, SRB_STATUS_INVALID_LUN);
 			return FALSE;
 		}
@@ -105,10 +198,14 @@ BOOLEAN vblk_build_io(struct vblk_adapter *a, PSCSI_REQUEST_BLOCK srb)
 			vblk_complete_srb(a, srb, SRB_STATUS_NO_DEVICE);
 			return FALSE;
 		}
-		cmd->cdb = srb->Cdb;
-		cmd->cdb_length = srb->CdbLength <= sizeof(srb->Cdb) ? srb->CdbLength : 0;
-		cmd->data = srb->DataBuffer;
-		cmd->data_length = srb->DataBuffer ? srb->DataTransferLength : 0;
+		if (!srb_scsi(srb, &ext->scsi)) {
+			vblk_complete_srb(a, srb, SRB_STATUS_INVALID_REQUEST);
+			return FALSE;
+		}
+		cmd->cdb = ext->scsi.cdb;
+		cmd->cdb_length = ext->scsi.cdb_length;
+		cmd->data = SrbGetDataBuffer(srb);
+		cmd->data_length = cmd->data ? SrbGetDataTransferLength(srb) : 0;
 		cmd->ranges = ext->ranges;
 		cmd->max_ranges = VBLK_DMA_RANGES;
 		/* HwBuildIo runs on several CPUs: exactly one reports the change. */
@@ -118,20 +215,21 @@ BOOLEAN vblk_build_io(struct vblk_adapter *a, PSCSI_REQUEST_BLOCK srb)
 			finish_cmd(a, ext);
 			return FALSE;
 		}
-		if (vblk_scsi_execute(disk, cmd) == VBLK_ACTION_REQUEST)
+		if (vblk_scsi_execute(&disk, cmd) == VBLK_ACTION_REQUEST)
 			return TRUE;
 		/*
 		 * The LUN exists once INQUIRY answered: lift StorPort's small
 		 * default depth to what the queues in use really hold.
 		 */
-		if (cmd->cdb[0] == SCSIOP_INQUIRY && cmd->action == VBLK_ACTION_COMPLETE && !a->dump &&
+		if (cmd->cdb_length && cmd->cdb[0] == SCSIOP_INQUIRY &&
+		    cmd->action == VBLK_ACTION_COMPLETE && !a->dump &&
 		    !InterlockedExchange(&a->depth_set, 1))
 			StorPortSetDeviceQueueDepth(a, 0, 0, 0, a->plan.per_queue_io * a->nq);
 		finish_cmd(a, ext);
 		return FALSE;
 	case SRB_FUNCTION_FLUSH:
 	case SRB_FUNCTION_SHUTDOWN:
-		if (!disk->write_cache || !disk->flush || a->removed || a->dead) {
+		if (!disk.write_cache || !disk.flush || a->removed || a->dead) {
 			vblk_complete_srb(a, srb, SRB_STATUS_SUCCESS);
 			return FALSE;
 		}
@@ -184,7 +282,7 @@ static int post_locked(struct vblk_adapter *a, struct vblk_queue *q, struct vblk
 	if (shape.data_in || shape.data_out) {
 		if (!req->length)
 			return VIRTIO_EINVAL;
-		sgl = StorPortGetScatterGatherList(a, ext->srb);
+		sgl = StorPortGetScatterGatherList(a, (PSCSI_REQUEST_BLOCK)ext->srb);
 		if (!sgl)
 			return VIRTIO_EINVAL;
 		remaining = req->length;
@@ -333,13 +431,26 @@ static bool finish_list(struct vblk_adapter *a, struct vblk_srb_ext *list,
 	return seen;
 }
 
+/*
+ * After completions: if StorPortDeviceBusy held the LUN back, room exists
+ * again. The flag is read after the slots were pushed back; submit() sets
+ * it before it looks for outstanding requests, so one of the two always
+ * lifts the busy state (see signal_busy()).
+ */
+static void lift_busy(struct vblk_adapter *a)
+{
+	/* Interlocked, not a plain read: it must not pass the slot pushes before it. */
+	if (InterlockedExchange(&a->busy_signalled, 0))
+		StorPortDeviceReady(a, 0, 0, 0);
+}
+
 static void service_queue(struct vblk_adapter *a, struct vblk_queue *q)
 {
 	struct vblk_srb_ext *list = NULL;
-	STOR_LOCK_HANDLE h;
+	struct vblk_lock h;
 	bool kick = false;
 
-	vblk_queue_lock(a, q, &h);
+	vblk_queue_lock(a, q, VBLK_CTX_NONE, &h);
 	if (a->started && q->vq) {
 		vq_disable_cb(q->vq);
 		do {
@@ -353,9 +464,13 @@ static void service_queue(struct vblk_adapter *a, struct vblk_queue *q)
 			vq_notify(q->vq);
 	}
 	vblk_queue_unlock(a, &h);
-	finish_list(a, list, NULL);
+	if (list) {
+		finish_list(a, list, NULL);
+		if (!a->dump)
+			lift_busy(a);
+	}
 	if (a->reset_pending)
-		vblk_reset_and_recover(a, SRB_STATUS_BUS_RESET);
+		vblk_reset_and_recover(a, VBLK_CTX_NONE, SRB_STATUS_BUS_RESET);
 }
 
 void NTAPI vblk_queue_dpc(PSTOR_DPC dpc, PVOID device_extension, PVOID arg1, PVOID arg2)
@@ -370,16 +485,17 @@ void NTAPI vblk_queue_dpc(PSTOR_DPC dpc, PVOID device_extension, PVOID arg1, PVO
 void NTAPI vblk_config_dpc(PSTOR_DPC dpc, PVOID device_extension, PVOID arg1, PVOID arg2)
 {
 	struct vblk_adapter *a = device_extension;
-	STOR_LOCK_HANDLE h;
+	struct vblk_lock h;
 
 	(void)dpc;
 	(void)arg1;
 	(void)arg2;
-	vblk_queue_lock(a, &a->q[0], &h);
+	/* Queue 0's lock serialises the disk's writers and recovery. */
+	vblk_queue_lock(a, &a->q[0], VBLK_CTX_NONE, &h);
 	vblk_config_changed(a);
 	vblk_queue_unlock(a, &h);
 	if (a->reset_pending)
-		vblk_reset_and_recover(a, SRB_STATUS_BUS_RESET);
+		vblk_reset_and_recover(a, VBLK_CTX_NONE, SRB_STATUS_BUS_RESET);
 }
 
 void vblk_kick_queue_dpc(struct vblk_adapter *a, struct vblk_queue *q)
@@ -402,12 +518,12 @@ void vblk_poll_all(struct vblk_adapter *a)
  * start the device again and complete what was taken back with status.
  * Only requests the driver posted are completed, each exactly once; a
  * concurrent caller returns at once (the first one does the work).
+ * ctx says which StorPort lock the caller already holds (blk_drv.h).
  */
-void vblk_reset_and_recover(struct vblk_adapter *a, UCHAR status)
+void vblk_reset_and_recover(struct vblk_adapter *a, enum vblk_lock_ctx ctx, UCHAR status)
 {
 	struct vblk_srb_ext *list = NULL, *ext;
-	STOR_LOCK_HANDLE *h;
-	uint16_t i, nlocks;
+	uint16_t i, nlocks = 0;
 	void *cookie;
 
 	/*
@@ -418,11 +534,19 @@ void vblk_reset_and_recover(struct vblk_adapter *a, UCHAR status)
 	if (InterlockedCompareExchange(&a->recovering, 1, 0))
 		return;
 	InterlockedExchange(&a->reset_pending, 0);
-	/* Without DPCs every queue shares the interrupt lock: take it once. */
-	nlocks = a->dpcs_ready ? a->nq : 1;
-	for (i = 0; i < nlocks; i++) {
-		h = &a->q[i].reset_lock;
-		vblk_queue_lock(a, &a->q[i], h);
+	/*
+	 * With channels and nothing held: every DpcLock in index order, then
+	 * the StartIo lock (what each DPC holds). Otherwise what one queue's
+	 * lock means in this context covers every queue.
+	 */
+	if (!a->dump && a->concurrent && a->dpcs_ready && ctx != VBLK_CTX_RESETBUS) {
+		nlocks = a->nq;
+		for (i = 0; i < nlocks; i++)
+			StorPortAcquireSpinLock(a, DpcLock, &a->q[i].dpc, &a->q[i].reset_lock);
+		a->reset_outer.dpc.Lock = InvalidLock;
+		StorPortAcquireSpinLock(a, StartIoLock, NULL, &a->reset_outer.outer);
+	} else {
+		vblk_queue_lock(a, &a->q[0], ctx, &a->reset_outer);
 	}
 	a->started = FALSE;
 	if (!vblk_device_gone(a))
@@ -444,8 +568,9 @@ void vblk_reset_and_recover(struct vblk_adapter *a, UCHAR status)
 		InterlockedExchange(&a->dead, 1);
 		vblk_log("device could not be restarted; failing its requests\n");
 	}
+	vblk_queue_unlock(a, &a->reset_outer);
 	for (i = nlocks; i-- > 0;)
-		vblk_queue_unlock(a, &a->q[i].reset_lock);
+		StorPortReleaseSpinLock(a, &a->q[i].reset_lock);
 	InterlockedExchange(&a->recovering, 0);
 
 	if (a->dead)
@@ -456,10 +581,13 @@ void vblk_reset_and_recover(struct vblk_adapter *a, UCHAR status)
 		vblk_complete_srb(a, list->srb, status);
 		list = ext;
 	}
+	/* Every ring is empty now: nothing will complete to lift a busy LUN. */
+	if (!a->dump)
+		lift_busy(a);
 }
 
 /* ------------------------------------------------------------ HwStartIo */
-static uint16_t pick_queue(struct vblk_adapter *a, PSCSI_REQUEST_BLOCK srb)
+static uint16_t pick_queue(struct vblk_adapter *a, PVOID srb)
 {
 	STARTIO_PERFORMANCE_PARAMETERS perf;
 	PROCESSOR_NUMBER pn;
@@ -471,8 +599,8 @@ static uint16_t pick_queue(struct vblk_adapter *a, PSCSI_REQUEST_BLOCK srb)
 		perf.Version = STARTIO_PERFORMANCE_PARAMETERS_VERSION_1;
 		perf.Size = sizeof(perf);
 		/* Message i completes queue i-1: keep submission and completion on one CPU. */
-		if (StorPortGetStartIoPerfParams(a, srb, &perf) == STOR_STATUS_SUCCESS &&
-		    perf.MessageNumber >= 1 && perf.MessageNumber <= a->nq)
+		if (StorPortGetStartIoPerfParams(a, (PSCSI_REQUEST_BLOCK)srb, &perf) ==
+		    STOR_STATUS_SUCCESS && perf.MessageNumber >= 1 && perf.MessageNumber <= a->nq)
 			return (uint16_t)(perf.MessageNumber - 1);
 	}
 	return (uint16_t)(KeGetCurrentProcessorNumberEx(&pn) % a->nq);
@@ -495,17 +623,37 @@ static void dump_wait(struct vblk_adapter *a, struct vblk_queue *q, struct vblk_
 			break;
 		StorPortStallExecution(VBLK_DUMP_STEP_US);
 	}
-	vblk_reset_and_recover(a, SRB_STATUS_TIMEOUT);
+	vblk_reset_and_recover(a, VBLK_CTX_STARTIO, SRB_STATUS_TIMEOUT);
+}
+
+/*
+ * Every queue is full: hold the LUN back until one request completes
+ * instead of bouncing BUSY at StorPort in a loop. If nothing is posted
+ * any more (a DPC completed it all meanwhile), lift it again at once.
+ */
+static void signal_busy(struct vblk_adapter *a)
+{
+	uint16_t i;
+	bool outstanding = false;
+
+	if (a->dump || InterlockedExchange(&a->busy_signalled, 1))
+		return;
+	StorPortDeviceBusy(a, 0, 0, 0, 1);
+	for (i = 0; i < a->nq; i++)
+		if (a->q[i].nfree < a->plan.queue_size)
+			outstanding = true;
+	if (!outstanding)
+		lift_busy(a);
 }
 
 static void submit(struct vblk_adapter *a, struct vblk_srb_ext *ext)
 {
-	PSCSI_REQUEST_BLOCK srb = ext->srb;
+	PVOID srb = ext->srb;
 	uint16_t i, first;
 	int rc = VIRTIO_ENOSPC;
 
 	if (a->reset_pending)
-		vblk_reset_and_recover(a, SRB_STATUS_BUS_RESET);
+		vblk_reset_and_recover(a, VBLK_CTX_STARTIO, SRB_STATUS_BUS_RESET);
 	if (a->removed || a->dead) {
 		vblk_complete_srb(a, srb, SRB_STATUS_NO_DEVICE);
 		return;
@@ -519,9 +667,9 @@ static void submit(struct vblk_adapter *a, struct vblk_srb_ext *ext)
 	/* A full queue is not a reason to refuse while another has room. */
 	for (i = 0; i < a->nq; i++) {
 		struct vblk_queue *q = &a->q[(first + i) % a->nq];
-		STOR_LOCK_HANDLE h;
+		struct vblk_lock h;
 
-		vblk_queue_lock(a, q, &h);
+		vblk_queue_lock(a, q, VBLK_CTX_STARTIO, &h);
 		rc = a->started ? post_locked(a, q, ext) : VIRTIO_EBROKEN;
 		/* Under the lock, as in the completion path: recovery may rebuild the queue. */
 		if (rc == VIRTIO_OK && vq_kick_prepare(q->vq))
@@ -537,12 +685,13 @@ static void submit(struct vblk_adapter *a, struct vblk_srb_ext *ext)
 	}
 	switch (rc) {
 	case VIRTIO_ENOSPC:
+		signal_busy(a);
 		vblk_complete_srb(a, srb, SRB_STATUS_BUSY);
 		break;
 	case VIRTIO_EBROKEN:
 		/* Recover now; the class driver retries a bus-reset request. */
 		vblk_complete_srb(a, srb, SRB_STATUS_BUS_RESET);
-		vblk_reset_and_recover(a, SRB_STATUS_BUS_RESET);
+		vblk_reset_and_recover(a, VBLK_CTX_STARTIO, SRB_STATUS_BUS_RESET);
 		break;
 	default:
 		vblk_log("request refused by the queue (%s)\n", virtio_strerror(rc));
@@ -551,16 +700,16 @@ static void submit(struct vblk_adapter *a, struct vblk_srb_ext *ext)
 	}
 }
 
-void vblk_start_io(struct vblk_adapter *a, PSCSI_REQUEST_BLOCK srb)
+void vblk_start_io(struct vblk_adapter *a, PVOID srb)
 {
-	struct vblk_srb_ext *ext = srb->SrbExtension;
+	struct vblk_srb_ext *ext = SrbGetMiniportContext(srb);
 
-	switch (srb->Function) {
+	switch (SrbGetSrbFunction(srb)) {
 	case SRB_FUNCTION_RESET_BUS:
 	case SRB_FUNCTION_RESET_DEVICE:
 	case SRB_FUNCTION_RESET_LOGICAL_UNIT:
 		/* virtio-blk cannot abort one request: the device reset aborts all. */
-		vblk_reset_and_recover(a, SRB_STATUS_BUS_RESET);
+		vblk_reset_and_recover(a, VBLK_CTX_STARTIO, SRB_STATUS_BUS_RESET);
 		vblk_complete_srb(a, srb, a->dead ? SRB_STATUS_NO_DEVICE : SRB_STATUS_SUCCESS);
 		return;
 	case SRB_FUNCTION_EXECUTE_SCSI:

@@ -177,3 +177,19 @@ int vblk_desc_shape(uint32_t type, uint32_t num_ranges, struct vblk_desc_shape *
 		return -1;
 	}
 }
+
+uint32_t vblk_perf_flags(uint32_t version, uint32_t supported, uint16_t queues,
+			 bool per_queue_vectors)
+{
+	uint32_t flags = 0;
+
+	if (version < VBLK_PERF_MIN_VERSION || queues < 2)
+		return 0;
+	/* Per-queue DpcLocks make concurrent StartIo calls safe (blk_drv.h). */
+	flags |= supported & VBLK_PERF_CONCURRENT_CHANNELS;
+	if (per_queue_vectors && (supported & VBLK_PERF_DPC_REDIRECTION)) {
+		flags |= VBLK_PERF_DPC_REDIRECTION;
+		flags |= supported & VBLK_PERF_INTERRUPT_MESSAGE_RANGES;
+	}
+	return flags;
+}

@@ -117,4 +117,25 @@ struct vblk_desc_shape {
  */
 int vblk_desc_shape(uint32_t type, uint32_t num_ranges, struct vblk_desc_shape *shape);
 
+/*
+ * StorPort performance options (PERF_CONFIGURATION_DATA). Values of
+ * storport.h's STOR_PERF_*; the glue asserts they match. Each flag exists
+ * from a structure version on (Microsoft's PERF_CONFIGURATION_DATA page):
+ * DPC_REDIRECTION, CONCURRENT_CHANNELS, INTERRUPT_MESSAGE_RANGES from 2.
+ */
+#define VBLK_PERF_DPC_REDIRECTION           0x1u
+#define VBLK_PERF_CONCURRENT_CHANNELS       0x2u
+#define VBLK_PERF_INTERRUPT_MESSAGE_RANGES  0x4u
+#define VBLK_PERF_MIN_VERSION               2u
+#define VBLK_PERF_MAX_VERSION               5u   /* the newest version queried first */
+
+/*
+ * Flags to set after a query at `version` answered `supported`: only
+ * supported ones, only ones that version knows, MESSAGE_RANGES only with
+ * DPC_REDIRECTION (a documented requirement), redirection only with one
+ * MSI-X message per queue, nothing for a single queue.
+ */
+uint32_t vblk_perf_flags(uint32_t version, uint32_t supported, uint16_t queues,
+			 bool per_queue_vectors);
+
 #endif /* OPENVDP_BLK_PLAN_H */

@@ -36,6 +36,11 @@ static bool has_feature(uint64_t features, unsigned int bit)
 	return (features >> bit) & 1;
 }
 
+/* Anything larger per I/O hint is not a believable topology value. */
+#define VBLK_TOPOLOGY_MAX_BYTES (1ull << 30)
+/* Discard alignment above this (2 GiB in sectors) is not believable. */
+#define VBLK_DISCARD_ALIGN_MAX  (1u << 22)
+
 int vblk_disk_from_config(struct vblk_disk *disk, const struct virtio_blk_config *cfg,
 			  uint64_t features)
 {
@@ -47,7 +52,7 @@ int vblk_disk_from_config(struct vblk_disk *disk, const struct virtio_blk_config
 	__builtin_memset(disk->vendor_id, ' ', sizeof(disk->vendor_id));
 
 	disk->capacity_sectors = le64_to_cpu(cfg->capacity);
-	/* Byte offsets must fit in 64 bits. */
+	/* Byte offsets must fit in 64 bits: nothing safe to fall back to. */
 	if (disk->capacity_sectors > (UINT64_MAX >> VIRTIO_BLK_SECTOR_SHIFT))
 		return -1;
 
@@ -55,23 +60,36 @@ int vblk_disk_from_config(struct vblk_disk *disk, const struct virtio_blk_config
 	if (has_feature(features, VIRTIO_BLK_F_BLK_SIZE)) {
 		uint32_t bs = le32_to_cpu(cfg->blk_size);
 
+		/* Requests address 512-byte sectors anyway: 512 is always safe. */
 		if (bs < VIRTIO_BLK_SECTOR_SIZE || bs > VBLK_MAX_BLOCK_SIZE || (bs & (bs - 1)))
-			return -1;
-		disk->block_size = bs;
+			disk->fixups |= VBLK_FIX_BLK_SIZE;
+		else
+			disk->block_size = bs;
 	}
 	ratio = disk->block_size >> VIRTIO_BLK_SECTOR_SHIFT;
 
 	if (has_feature(features, VIRTIO_BLK_F_TOPOLOGY)) {
 		uint8_t exp = cfg->topology.physical_block_exp;
+		uint64_t min_io = le16_to_cpu(cfg->topology.min_io_size);
+		uint64_t opt_io = le32_to_cpu(cfg->topology.opt_io_size);
 
 		/* A physical block above 16K logical blocks is not believable. */
 		if (exp <= 14) {
 			disk->physical_block_exp = exp;
 			if (cfg->topology.alignment_offset < (1u << exp))
 				disk->alignment_offset = cfg->topology.alignment_offset;
+			else
+				disk->fixups |= VBLK_FIX_TOPOLOGY;
+		} else {
+			disk->fixups |= VBLK_FIX_TOPOLOGY;
 		}
-		disk->min_io_blocks = le16_to_cpu(cfg->topology.min_io_size);
-		disk->opt_io_blocks = le32_to_cpu(cfg->topology.opt_io_size);
+		if (min_io * disk->block_size > VBLK_TOPOLOGY_MAX_BYTES ||
+		    opt_io * disk->block_size > VBLK_TOPOLOGY_MAX_BYTES) {
+			disk->fixups |= VBLK_FIX_TOPOLOGY;
+		} else {
+			disk->min_io_blocks = (uint16_t)min_io;
+			disk->opt_io_blocks = (uint32_t)opt_io;
+		}
 	}
 
 	disk->read_only = has_feature(features, VIRTIO_BLK_F_RO);
@@ -87,11 +105,17 @@ int vblk_disk_from_config(struct vblk_disk *disk, const struct virtio_blk_config
 		uint32_t align = le32_to_cpu(cfg->discard_sector_alignment);
 
 		max -= max % ratio;
+		if (align > VBLK_DISCARD_ALIGN_MAX) {
+			disk->fixups |= VBLK_FIX_DISCARD;
+			align = 0;
+		}
 		if (max && seg) {
 			disk->discard = true;
 			disk->max_discard_sectors = max;
 			disk->max_discard_ranges = min_u32(seg, VBLK_MAX_DISCARD_RANGES);
 			disk->discard_granularity = align ? align : 1;
+		} else {
+			disk->fixups |= VBLK_FIX_DISCARD;
 		}
 	}
 
@@ -103,16 +127,25 @@ int vblk_disk_from_config(struct vblk_disk *disk, const struct virtio_blk_config
 			disk->write_zeroes = true;
 			disk->max_write_zeroes_sectors = max;
 			disk->write_zeroes_may_unmap = cfg->write_zeroes_may_unmap != 0;
+		} else {
+			disk->fixups |= VBLK_FIX_WRITE_ZEROES;
 		}
 	}
 
 	segments = VBLK_MAX_SEGMENTS;
-	if (has_feature(features, VIRTIO_BLK_F_SEG_MAX) && le32_to_cpu(cfg->seg_max))
-		segments = min_u32(le32_to_cpu(cfg->seg_max), VBLK_MAX_SEGMENTS);
+	if (has_feature(features, VIRTIO_BLK_F_SEG_MAX)) {
+		if (le32_to_cpu(cfg->seg_max))
+			segments = min_u32(le32_to_cpu(cfg->seg_max), VBLK_MAX_SEGMENTS);
+		else
+			disk->fixups |= VBLK_FIX_SEG_MAX;
+	}
 	seg_size = VBLK_PAGE_SIZE;
-	if (has_feature(features, VIRTIO_BLK_F_SIZE_MAX) &&
-	    le32_to_cpu(cfg->size_max) >= VIRTIO_BLK_SECTOR_SIZE)
-		seg_size = min_u32(le32_to_cpu(cfg->size_max), VBLK_PAGE_SIZE);
+	if (has_feature(features, VIRTIO_BLK_F_SIZE_MAX)) {
+		if (le32_to_cpu(cfg->size_max) >= VIRTIO_BLK_SECTOR_SIZE)
+			seg_size = min_u32(le32_to_cpu(cfg->size_max), VBLK_PAGE_SIZE);
+		else
+			disk->fixups |= VBLK_FIX_SIZE_MAX;
+	}
 	/* Pages the SG list may hold; one is lost to a buffer that is not page aligned. */
 	per_page = (VBLK_PAGE_SIZE + seg_size - 1) / seg_size;
 	pages = segments / per_page;
@@ -123,31 +156,35 @@ int vblk_disk_from_config(struct vblk_disk *disk, const struct virtio_blk_config
 	return 0;
 }
 
-void vblk_disk_set_serial(struct vblk_disk *disk, const uint8_t *id, size_t length)
+bool vblk_disk_set_serial(struct vblk_disk *disk, const uint8_t *id, size_t length)
 {
 	size_t i, start = 0, end;
 
 	disk->serial_length = 0;
 	disk->serial[0] = '\0';
 	if (!id)
-		return;
+		return false;
 	if (length > VBLK_SERIAL_MAX)
 		length = VBLK_SERIAL_MAX;
 	/* The id is NUL-padded unless it uses all 20 bytes. */
 	for (end = 0; end < length && id[end]; end++)
 		;
+	/* Garbage, not an id: bytes after the padding, or anything not printable ASCII. */
+	for (i = end; i < length; i++)
+		if (id[i])
+			return false;
+	for (i = 0; i < end; i++)
+		if (id[i] < 0x20 || id[i] >= 0x7F)
+			return false;
 	while (start < end && id[start] == ' ')
 		start++;
 	while (end > start && id[end - 1] == ' ')
 		end--;
-	for (i = start; i < end; i++) {
-		uint8_t c = id[i];
-
-		/* VPD page 80h is ASCII: replace anything not printable. */
-		disk->serial[i - start] = (c >= 0x20 && c < 0x7F) ? (char)c : '_';
-	}
+	for (i = start; i < end; i++)
+		disk->serial[i - start] = (char)id[i];
 	disk->serial_length = (uint8_t)(end - start);
 	disk->serial[end - start] = '\0';
+	return true;
 }
 
 /* ------------------------------------------------------------ outcomes */

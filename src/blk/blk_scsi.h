@@ -61,14 +61,23 @@ struct vblk_disk {
 	uint8_t serial_length;
 	char serial[VBLK_SERIAL_MAX + 1];   /* printable ASCII, NUL-terminated */
 	uint8_t vendor_id[8];               /* T10 vendor, space padded; from the brand */
+	uint32_t fixups;                    /* VBLK_FIX_*: config values replaced by defaults */
 };
+
+/* Configuration fields vblk_disk_from_config() found unusable and replaced. */
+#define VBLK_FIX_BLK_SIZE       0x01u   /* blk_size: 512 used */
+#define VBLK_FIX_TOPOLOGY       0x02u   /* topology hints dropped */
+#define VBLK_FIX_DISCARD        0x04u   /* discard limits: off, or alignment ignored */
+#define VBLK_FIX_WRITE_ZEROES   0x08u   /* write-zeroes limits zero: off */
+#define VBLK_FIX_SEG_MAX        0x10u   /* seg_max zero: 256 used */
+#define VBLK_FIX_SIZE_MAX       0x20u   /* size_max below 512: 4096 used */
 
 /*
  * Builds a vblk_disk from the device configuration and the negotiated
  * feature bits, validating every field. Returns 0, or -1 when the device
- * cannot be driven (bad block size, capacity not addressable).
- * Out-of-range optional fields (topology, discard limits) are dropped, not
- * fatal: the feature is then simply not advertised.
+ * cannot be driven (capacity not addressable). Zero or absurd values get a
+ * safe default or switch their feature off, and set a VBLK_FIX_* bit in
+ * disk->fixups for the caller to log.
  */
 int vblk_disk_from_config(struct vblk_disk *disk, const struct virtio_blk_config *cfg,
 			  uint64_t features);
@@ -76,8 +85,12 @@ int vblk_disk_from_config(struct vblk_disk *disk, const struct virtio_blk_config
 /* Sets the T10 vendor id INQUIRY reports (truncated or space padded to 8). */
 void vblk_disk_set_vendor(struct vblk_disk *disk, const char *vendor);
 
-/* Stores the GET_ID answer (up to 20 bytes, not NUL-terminated) as serial. */
-void vblk_disk_set_serial(struct vblk_disk *disk, const uint8_t *id, size_t length);
+/*
+ * Stores the GET_ID answer (up to 20 bytes, NUL-padded) as serial. Returns
+ * false, leaving no serial, for garbage: a byte that is not printable ASCII
+ * or anything after the padding started.
+ */
+bool vblk_disk_set_serial(struct vblk_disk *disk, const uint8_t *id, size_t length);
 
 /* Number of logical blocks (the last LBA is this minus one). */
 uint64_t vblk_disk_blocks(const struct vblk_disk *disk);

@@ -11,7 +11,8 @@
 
 #define VBLK_PCI_CFG_LEN     256u
 #define VBLK_POLL_STEP_US    20u
-#define VBLK_GET_ID_POLLS    100000u     /* about 2 s of polling at init */
+#define VBLK_GET_ID_POLLS    100000u     /* about 2 s of polling, at PASSIVE_LEVEL */
+#define VBLK_CONFIG_TRIES    16u
 
 /* All rings of all queues: beyond this, fewer queues rather than more memory. */
 #define VBLK_UNCACHED_BUDGET (4u * 1024u * 1024u)
@@ -298,7 +299,7 @@ static int map_bars(struct vblk_adapter *a, PPORT_CONFIGURATION_INFORMATION conf
 }
 
 /* Reads the fields of struct virtio_blk_config that exist, at their natural width. */
-static int read_blk_config(struct vblk_adapter *a, struct virtio_blk_config *cfg)
+static int read_blk_fields(struct vblk_adapter *a, struct virtio_blk_config *cfg)
 {
 	struct virtio_dev *d = &a->vdev;
 	uint32_t len = virtio_config_len(d);
@@ -339,6 +340,56 @@ static int read_blk_config(struct vblk_adapter *a, struct virtio_blk_config *cfg
 #undef RD16
 #undef RD8
 	return 0;
+}
+
+/*
+ * The whole configuration as one consistent version (virtio 1.2
+ * 4.1.4.3.1): re-read until config_generation did not move across the
+ * reads; legacy devices have no generation, so two equal reads in a row.
+ * Bounded: a device that never settles is an error, not a hang.
+ */
+int vblk_read_config(struct vblk_adapter *a, struct virtio_blk_config *cfg)
+{
+	struct virtio_blk_config again;
+	uint32_t i;
+
+	(void)virtio_config_changed(&a->vdev);      /* take the current generation */
+	for (i = 0; i < VBLK_CONFIG_TRIES; i++) {
+		if (read_blk_fields(a, cfg))
+			return -1;
+		if (!virtio_is_legacy(&a->vdev)) {
+			if (!virtio_config_changed(&a->vdev))
+				return 0;
+			continue;
+		}
+		if (read_blk_fields(a, &again))
+			return -1;
+		if (!__builtin_memcmp(cfg, &again, sizeof(again)))
+			return 0;
+	}
+	vblk_log("device configuration kept changing during %u reads\n", VBLK_CONFIG_TRIES);
+	return -1;
+}
+
+/* One log line per configuration value replaced by a safe default. */
+static void log_fixups(uint32_t fixups)
+{
+	static const struct {
+		uint32_t bit;
+		const char *what;
+	} fix[] = {
+		{ VBLK_FIX_BLK_SIZE, "blk_size unusable: 512-byte blocks" },
+		{ VBLK_FIX_TOPOLOGY, "topology out of range: hints dropped" },
+		{ VBLK_FIX_DISCARD, "discard limits unusable: discard off or unaligned" },
+		{ VBLK_FIX_WRITE_ZEROES, "write-zeroes limits zero: write zeroes off" },
+		{ VBLK_FIX_SEG_MAX, "seg_max zero: 256 segments" },
+		{ VBLK_FIX_SIZE_MAX, "size_max below 512: 4096-byte segments" },
+	};
+	uint32_t i;
+
+	for (i = 0; i < sizeof(fix) / sizeof(fix[0]); i++)
+		if (fixups & fix[i].bit)
+			vblk_log("config: %s\n", fix[i].what);
 }
 
 static ULONG reg_dword(struct vblk_adapter *a, const char *name, ULONG def)
@@ -392,7 +443,7 @@ ULONG vblk_find_adapter(struct vblk_adapter *a, PPORT_CONFIGURATION_INFORMATION 
 {
 	struct virtio_blk_config cfg;
 	struct vblk_plan_input in;
-	struct vblk_disk *disk = &a->disks[0];
+	struct vblk_disk disk_buf, *disk = &disk_buf;
 	uint16_t i, cand, qmax = 0, found = 0;
 	ULONG n, cpus;
 	PVOID va;
@@ -426,16 +477,17 @@ ULONG vblk_find_adapter(struct vblk_adapter *a, PPORT_CONFIGURATION_INFORMATION 
 	rc = virtio_begin(&a->vdev);
 	if (!rc)
 		rc = virtio_negotiate(&a->vdev, a->features_wanted, &a->features);
-	if (rc || read_blk_config(a, &cfg)) {
+	if (rc || vblk_read_config(a, &cfg)) {
 		vblk_log("feature negotiation / configuration failed (%s)\n", virtio_strerror(rc));
 		virtio_fail(&a->vdev);
 		return SP_RETURN_ERROR;
 	}
 	if (vblk_disk_from_config(disk, &cfg, a->features)) {
-		vblk_log("device configuration rejected (block size or capacity)\n");
+		vblk_log("device configuration rejected (capacity beyond 2^64 bytes)\n");
 		virtio_fail(&a->vdev);
 		return SP_RETURN_ERROR;
 	}
+	log_fixups(disk->fixups);
 	vblk_disk_set_vendor(disk, VDP_BRAND_VENDOR8);
 
 	__builtin_memset(&in, 0, sizeof(in));
@@ -443,8 +495,12 @@ ULONG vblk_find_adapter(struct vblk_adapter *a, PPORT_CONFIGURATION_INFORMATION 
 	cpus = a->dump ? 1 : KeQueryActiveProcessorCountEx(ALL_PROCESSOR_GROUPS);
 	in.cpus = cpus ? cpus : 1;
 	in.device_queues = 1;
-	if (virtio_has_feature(&a->vdev, VIRTIO_BLK_F_MQ) && le16_to_cpu(cfg.num_queues))
-		in.device_queues = le16_to_cpu(cfg.num_queues);
+	if (virtio_has_feature(&a->vdev, VIRTIO_BLK_F_MQ)) {
+		if (le16_to_cpu(cfg.num_queues))
+			in.device_queues = le16_to_cpu(cfg.num_queues);
+		else
+			vblk_log("config: num_queues zero with MQ: one queue\n");
+	}
 	if (!a->dump) {
 		in.reg_queues = reg_dword(a, "NumQueues", 0);
 		in.reg_max_transfer = reg_dword(a, "MaxTransferSize", 0);
@@ -538,8 +594,7 @@ ULONG vblk_find_adapter(struct vblk_adapter *a, PPORT_CONFIGURATION_INFORMATION 
 	disk->max_segments = a->plan.data_descs;
 	if (disk->max_discard_ranges > VBLK_DMA_RANGES)
 		disk->max_discard_ranges = VBLK_DMA_RANGES;
-	a->disks[1] = *disk;
-	a->disk_idx = 0;
+	vblk_disk_publish(a, disk);
 	a->nq = 1;
 
 	config->MaximumTransferLength = a->plan.max_transfer;
@@ -676,9 +731,11 @@ BOOLEAN vblk_device_gone(struct vblk_adapter *a)
 }
 
 /*
- * GET_ID on queue 0, polled: runs once in HwInitialize before any I/O, so
- * nothing else touches the queue. Returns 0, or -1 when the chain may still
- * be posted (the caller must reset the device before using the queue).
+ * GET_ID on queue 0, polled: runs once in HwPassiveInitialize, at
+ * PASSIVE_LEVEL, before the DPCs exist and before any I/O, so nothing else
+ * touches the queue or writes the disk. Returns 0 (serial set, or none
+ * when the device refused or answered garbage), or -1 when the chain may
+ * still be posted (the caller must reset the device before using the queue).
  */
 int vblk_read_serial(struct vblk_adapter *a)
 {
@@ -726,19 +783,28 @@ int vblk_read_serial(struct vblk_adapter *a)
 		return -1;
 	q->free_slots[q->nfree++] = slot;
 	if (vblk_scsi_complete(&cmd, r->status) == VBLK_ACTION_COMPLETE) {
-		vblk_disk_set_serial(&a->disks[0], r->id, VIRTIO_BLK_ID_BYTES);
-		vblk_disk_set_serial(&a->disks[1], r->id, VIRTIO_BLK_ID_BYTES);
+		struct vblk_disk d;
+
+		if (!vblk_disk_read(a, &d))
+			return 0;
+		if (!vblk_disk_set_serial(&d, r->id, VIRTIO_BLK_ID_BYTES))
+			vblk_log("GET_ID answer is not a printable id; no serial number\n");
+		vblk_disk_publish(a, &d);
+	} else {
+		vblk_log("GET_ID failed (status %u); no serial number\n", (unsigned)r->status);
 	}
 	return 0;
 }
 
-/* Config-change interrupt work, under queue 0's lock (serialised with recovery). */
+/*
+ * Config-change interrupt work, under queue 0's lock: that serialises it
+ * with recovery and makes it the only writer of the disk at this point.
+ */
 void vblk_config_changed(struct vblk_adapter *a)
 {
-	const struct vblk_disk *cur;
-	struct vblk_disk *next;
+	struct virtio_blk_config cfg;
+	struct vblk_disk disk;
 	uint64_t cap;
-	LONG idx;
 
 	if (!a->started || vblk_device_gone(a))
 		return;
@@ -746,21 +812,19 @@ void vblk_config_changed(struct vblk_adapter *a)
 		InterlockedExchange(&a->reset_pending, 1);
 		return;
 	}
-	if (virtio_config_read64(&a->vdev, offsetof(struct virtio_blk_config, capacity), &cap))
+	if (vblk_read_config(a, &cfg) || !vblk_disk_read(a, &disk))
 		return;
-	cur = vblk_disk_get(a);
-	if (cap == cur->capacity_sectors)
+	cap = le64_to_cpu(cfg.capacity);
+	if (cap == disk.capacity_sectors)
 		return;
 	/* Same validation as at start: byte offsets must fit in 64 bits. */
 	if (cap > (UINT64_MAX >> VIRTIO_BLK_SECTOR_SHIFT)) {
 		vblk_log("new capacity rejected\n");
 		return;
 	}
-	idx = a->disk_idx & 1;
-	next = &a->disks[idx ^ 1];
-	*next = *cur;
-	next->capacity_sectors = cap;
-	InterlockedExchange(&a->disk_idx, idx ^ 1);
+	/* Only the capacity may change under StorPort; the limits it was given stay. */
+	disk.capacity_sectors = cap;
+	vblk_disk_publish(a, &disk);
 	InterlockedExchange(&a->capacity_changed, 1);
 	vblk_log("capacity changed to %u MiB\n", (unsigned)(cap >> 11));
 	StorPortNotification(BusChangeDetected, a, 0);

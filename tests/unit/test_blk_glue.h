@@ -20,7 +20,12 @@ struct hx_options {
 	bool dump;
 	uint32_t reg_max_transfer;   /* MaxTransferSize registry value, 0 = none */
 	uint32_t reg_queues;         /* NumQueues registry value, 0 = none */
+	uint32_t perf_flags;         /* STOR_PERF_* a query reports; 0: perf opts not implemented */
+	uint32_t perf_version;       /* newest PERF_CONFIGURATION_DATA version known (0: 5) */
 };
+
+/* Called by the stubs on a lock-order violation; the test fails there. */
+void hx_lock_error(const char *what);
 
 /* Device side, called by the harness whenever the driver waits (stall). */
 typedef void hx_device_fn(struct fake_virtio *f);
@@ -32,6 +37,10 @@ void hx_stop(void);
 /* A request slot: SRB plus extension, data buffer owned by the caller. */
 int hx_scsi(const uint8_t *cdb, unsigned int cdb_len, void *buf, uint32_t len, bool data_in);
 int hx_function(uint8_t function);      /* FLUSH, SHUTDOWN, RESET_* */
+/* The same as STORAGE_REQUEST_BLOCKs (SRB_EX): CDB16, or CDB32 above 16 bytes. */
+int hx_scsi_ex(const uint8_t *cdb, unsigned int cdb_len, void *buf, uint32_t len, bool data_in,
+	       uint8_t lun);
+int hx_function_ex(uint8_t function);
 bool hx_done(int h);
 unsigned int hx_completions(int h);     /* must never exceed 1 */
 uint8_t hx_srb_status(int h);
@@ -52,5 +61,15 @@ uint32_t hx_lock_depth(void);           /* 0 when every lock was released */
 uint32_t hx_max_transfer(void);         /* ConfigInfo->MaximumTransferLength */
 uint32_t hx_max_io(void);               /* ConfigInfo->MaxNumberOfIO */
 uint32_t hx_lun_depth(void);            /* last StorPortSetDeviceQueueDepth, 0 = none */
+uint32_t hx_lock_errors(void);
+uint32_t hx_lock_selftest(void);       /* violations the checker finds in a bad pattern */
+bool hx_concurrent(void);               /* concurrent StartIo channels granted */
+uint32_t hx_perf_set_flags(void);       /* flags of the accepted (Query=FALSE) call */
+uint32_t hx_perf_set_version(void);
+uint32_t hx_busy_calls(void);           /* StorPortDeviceBusy */
+uint32_t hx_ready_calls(void);          /* StorPortDeviceReady */
+bool hx_lun_busy(void);
+uint32_t hx_serial(char *buf, uint32_t size);   /* the serial VPD 0x80 reports */
+void hx_disk_seq_hold(bool hold);       /* a disk writer stalled mid-update */
 
 #endif /* OPENVDP_TEST_BLK_GLUE_H */

@@ -363,9 +363,30 @@ static void test_with_blk_scsi(void **state)
 	assert_true(p.data_descs <= disk.max_segments);
 }
 
+/* Performance options: only what the queried version and StorPort support. */
+static void test_perf_flags(void **state)
+{
+	const uint32_t all = VBLK_PERF_DPC_REDIRECTION | VBLK_PERF_CONCURRENT_CHANNELS |
+			     VBLK_PERF_INTERRUPT_MESSAGE_RANGES;
+
+	(void)state;
+	assert_int_equal(vblk_perf_flags(5, all | 0x40 | 0x100, 4, true), all);
+	assert_int_equal(vblk_perf_flags(2, all, 4, true), all);
+	assert_int_equal(vblk_perf_flags(1, all, 4, true), 0);          /* before version 2 */
+	assert_int_equal(vblk_perf_flags(5, all, 1, true), 0);          /* one queue */
+	/* Shared vectors: no redirection, channels alone still help. */
+	assert_int_equal(vblk_perf_flags(5, all, 4, false), VBLK_PERF_CONCURRENT_CHANNELS);
+	/* MESSAGE_RANGES never without DPC_REDIRECTION. */
+	assert_int_equal(vblk_perf_flags(5, VBLK_PERF_INTERRUPT_MESSAGE_RANGES |
+					    VBLK_PERF_CONCURRENT_CHANNELS, 4, true),
+			 VBLK_PERF_CONCURRENT_CHANNELS);
+	assert_int_equal(vblk_perf_flags(5, 0, 4, true), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_perf_flags),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_queue_count_limits),
 		cmocka_unit_test(test_registry_transfer),

@@ -192,9 +192,12 @@ static void test_config_bad_block_size(void **state)
 	size_t i;
 
 	(void)state;
+	/* Requests address 512-byte sectors anyway: fall back to them, and say so. */
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cfg.blk_size = cpu_to_le32(bad[i]);
-		assert_int_equal(vblk_disk_from_config(&d, &cfg, DEFAULT_FEATURES), -1);
+		assert_int_equal(vblk_disk_from_config(&d, &cfg, DEFAULT_FEATURES), 0);
+		assert_int_equal(d.block_size, 512);
+		assert_true(d.fixups & VBLK_FIX_BLK_SIZE);
 	}
 	/* Without the feature the field is ignored. */
 	assert_int_equal(vblk_disk_from_config(&d, &cfg, FEAT(VIRTIO_BLK_F_FLUSH)), 0);
@@ -220,6 +223,50 @@ static void test_config_bad_capacity(void **state)
 	cfg.blk_size = cpu_to_le32(4096);
 	assert_int_equal(vblk_disk_from_config(&d, &cfg, DEFAULT_FEATURES), 0);
 	assert_true(vblk_disk_blocks(&d) == 10);
+}
+
+/* Zero or absurd values get safe defaults and a VBLK_FIX_* bit for the log line. */
+static void test_config_fixups(void **state)
+{
+	struct virtio_blk_config cfg = default_config();
+	uint64_t all = DEFAULT_FEATURES | FEAT(VIRTIO_BLK_F_SEG_MAX) | FEAT(VIRTIO_BLK_F_SIZE_MAX);
+	struct vblk_disk d;
+
+	(void)state;
+	d = make_disk(all, &cfg);
+	assert_int_equal(d.fixups, 0);
+
+	cfg.seg_max = 0;
+	cfg.size_max = cpu_to_le32(100);
+	d = make_disk(all, &cfg);
+	assert_int_equal(d.fixups, VBLK_FIX_SEG_MAX | VBLK_FIX_SIZE_MAX);
+	assert_int_equal(d.max_segments, VBLK_MAX_SEGMENTS);
+	assert_true(d.max_transfer_bytes >= 4096);
+
+	cfg = default_config();
+	cfg.max_discard_sectors = 0;
+	cfg.max_write_zeroes_seg = 0;
+	d = make_disk(all, &cfg);
+	assert_int_equal(d.fixups, VBLK_FIX_DISCARD | VBLK_FIX_WRITE_ZEROES);
+	assert_false(d.discard);
+	assert_false(d.write_zeroes);
+
+	/* An absurd discard alignment is ignored, discard itself stays. */
+	cfg = default_config();
+	cfg.discard_sector_alignment = cpu_to_le32(0xFFFFFFFFu);
+	d = make_disk(all, &cfg);
+	assert_int_equal(d.fixups, VBLK_FIX_DISCARD);
+	assert_true(d.discard);
+	assert_int_equal(d.discard_granularity, 1);
+
+	/* Optimal I/O of 2 TiB is not a hint anyone can use. */
+	cfg = default_config();
+	cfg.topology.opt_io_size = cpu_to_le32(0xFFFFFFFFu);
+	d = make_disk(all, &cfg);
+	assert_int_equal(d.fixups, VBLK_FIX_TOPOLOGY);
+	assert_int_equal(d.opt_io_blocks, 0);
+	assert_int_equal(d.min_io_blocks, 0);
+	assert_int_equal(d.physical_block_exp, 3);
 }
 
 static void test_config_topology_validated(void **state)
@@ -358,8 +405,15 @@ static void test_serial(void **state)
 	vblk_disk_set_serial(&d, full, 64);     /* longer than GET_ID can be */
 	assert_int_equal(d.serial_length, 20);
 
-	vblk_disk_set_serial(&d, odd, sizeof(odd));
-	assert_string_equal(d.serial, "a_b_");
+	/* Garbage is not a serial number: none rather than a made-up one. */
+	assert_false(vblk_disk_set_serial(&d, odd, sizeof(odd)));
+	assert_int_equal(d.serial_length, 0);
+	assert_string_equal(d.serial, "");
+	/* Bytes after the NUL padding started: garbage too. */
+	assert_false(vblk_disk_set_serial(&d, (const uint8_t *)"AB\0C", 4));
+	assert_int_equal(d.serial_length, 0);
+	assert_true(vblk_disk_set_serial(&d, (const uint8_t *)" SN 1 \0\0", 8));
+	assert_string_equal(d.serial, "SN 1");
 
 	vblk_disk_set_serial(&d, (const uint8_t *)"\0XYZ", 4);
 	assert_int_equal(d.serial_length, 0);
@@ -1532,6 +1586,7 @@ int main(void)
 		cmocka_unit_test(test_config_bad_block_size),
 		cmocka_unit_test(test_config_bad_capacity),
 		cmocka_unit_test(test_config_topology_validated),
+		cmocka_unit_test(test_config_fixups),
 		cmocka_unit_test(test_config_cache_modes),
 		cmocka_unit_test(test_config_discard_limits),
 		cmocka_unit_test(test_config_read_only),
