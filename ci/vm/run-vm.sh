@@ -45,10 +45,97 @@ pe-net*)
 	set -- "$@" -chardev "pipe,id=vdpmon,path=$mon" -mon chardev=vdpmon,mode=readline
 	;;
 esac
+# --- SMP (multi-vCPU tests): an "SMP=N" word among the QEMU arguments
+# (from tests.list) sets the vCPU count; default 1. Each extra vCPU costs
+# TCG time, so only tests of per-CPU paths ask for more.
+smp=1
+for a in "$@"; do
+	shift
+	case "$a" in
+	SMP=*)
+		smp=${a#SMP=}
+		case "$smp" in
+		[1-8]) ;;
+		*) echo "not ok - $name: SMP=$smp, must be 1..8"; exit 1 ;;
+		esac
+		;;
+	*) set -- "$@" "$a" ;;
+	esac
+done
+# --- end SMP
+# ---- vhost-user test switch (tests/vswitch, task N1) ----
+# A SWITCH=OPT,OPT,... argument starts vdpswitch (options with commas as
+# spaces) before QEMU; @SW@ in the QEMU arguments becomes the switch's path
+# prefix in the private log dir: @SW@.pN.sock is port N's socket (QEMU
+# connects as the client), @SW@.log and @SW@.stats its log and summary.
+sw_pid='' sw_opts='' sw_socks=''
+case " $* " in
+*" SWITCH="*)
+	sw=$logdir/$name.sw
+	for a; do
+		shift
+		case "$a" in
+		SWITCH=*) sw_opts=$(echo "${a#SWITCH=}" | tr , ' ') ;;
+		*) set -- "$@" "$(echo "$a" | sed "s|@SW@|$sw|g")" ;;
+		esac
+	done
+	for i in 0 1 2 3 4 5 6 7; do
+		case " $* " in *"$sw.p$i.sock"*) sw_socks="$sw_socks $sw.p$i.sock" ;; esac
+	done
+	rm -f "$sw.log" "$sw.stats"
+	# The switch's own timeout outlives QEMU's: it never survives the run.
+	# shellcheck disable=SC2086 # option and socket lists
+	timeout -k 5 $((limit + 30)) "${VDP_SWITCH:-${VDP_OUT:-out}/host/bin/vdpswitch}" \
+		--stats "$sw.stats" $sw_opts $sw_socks </dev/null >"$sw.log" 2>&1 &
+	sw_pid=$!
+	ready=
+	for _ in $(seq 50); do
+		ready=1
+		for s in $sw_socks; do [ -S "$s" ] || ready=; done
+		[ -n "$ready" ] && break
+		sleep 0.1
+	done
+	if [ -z "$ready" ] || [ -z "$sw_socks" ]; then
+		kill "$sw_pid" 2>/dev/null
+		echo "not ok - $name: vdpswitch did not come up (log: $sw.log)"
+		exit 1
+	fi
+	;;
+esac
+# ---- end of the vhost-user test switch block ----
+# ---- WDM driver tests (task W): a QMP monitor on a pipe chardev in the
+# private log dir; ci/vm/qmp-ctl.sh records QEMU's events and replies and
+# sends the guest's VDP-QMP-REQ commands.
+qmpctl='' serpeer=''
+case "$test" in
+wdm-*)
+	qmp=$logdir/$name.qmp
+	rm -f "$qmp.in" "$qmp.out" "$qmp.log"
+	mkfifo "$qmp.in" "$qmp.out" || { echo "not ok - $name: mkfifo failed"; exit 1; }
+	"$(dirname "$0")/qmp-ctl.sh" "$log" "$qmp" "$limit" "$qmp.log" 2>"$log.qmpctl" &
+	qmpctl=$!
+	set -- "$@" -chardev "pipe,id=vdpqmp,path=$qmp" -mon chardev=vdpqmp,mode=control
+	# @WDM@ in the QEMU arguments: a path prefix in the private log dir.
+	for a; do
+		shift
+		set -- "$@" "$(echo "$a" | sed "s|@WDM@|$logdir/$name|g")"
+	done
+	# vdpserial: the host end of the port socket greets and echoes.
+	case " $* " in
+	*"$logdir/$name.ser.sock"*)
+		rm -f "$logdir/$name.ser.sock"
+		timeout -k 5 $((limit + 10)) "${VDP_OUT:-out}/host/bin/vdphost" \
+			--serial-peer "$logdir/$name.ser.sock" 2>"$log.peer" &
+		serpeer=$!
+		;;
+	esac
+	;;
+esac
+# ---- end of the WDM block ----
 start=$(date +%s.%N)
 # -k: a guest that ignores SIGTERM still dies.
 timeout -k 5 "$limit" qemu-system-x86_64 -nodefaults -no-user-config \
-	-machine q35 -accel "$accel" -cpu "$cpu" -m 512 -smp 1 \
+	-machine q35 -accel "$accel" -cpu "$cpu" -m 512 -smp "$smp" \
 	-display none -serial "file:$log" -no-reboot \
 	-kernel "$guest/kernel/boot/vmlinuz-$kver" -initrd "$initrd" \
 	-append "console=ttyS0 quiet panic=-1 no_timer_check vdptest=$test ${VDP_APPEND:-}" \
@@ -59,6 +146,26 @@ if [ -n "$linkctl" ]; then
 	wait "$linkctl" 2>/dev/null
 	rm -f "$mon.in" "$mon.out"
 fi
+# ---- vhost-user test switch: stop it, its summary becomes TAP ----
+sw_tap=
+if [ -n "$sw_pid" ]; then
+	kill "$sw_pid" 2>/dev/null
+	wait "$sw_pid" 2>/dev/null
+	# shellcheck disable=SC2086
+	rm -f $sw_socks
+	if [ -s "$sw.stats" ]; then
+		sw_tap=$(sed -n 's/^vdpswitch: \(port .*errors \([0-9]*\).*\)$/\2 \1/p' "$sw.stats" |
+			while read -r e line; do
+				case "$line" in
+				*"verify on, 0 frames"*) echo "not ok - vdpswitch $line (nothing verified)" ;;
+				*) if [ "$e" = 0 ]; then echo "ok - vdpswitch $line"; else echo "not ok - vdpswitch $line (log: $sw.log)"; fi ;;
+				esac
+			done)
+	else
+		sw_tap="not ok - vdpswitch left no summary (log: $sw.log)"
+	fi
+fi
+# ---- end of the vhost-user test switch block ----
 end=$(date +%s.%N)
 secs=$(echo "$start $end" | awk '{ printf "%.1f", $2 - $1 }')
 
@@ -73,6 +180,34 @@ while IFS= read -r line; do
 	esac
 done <"$log.tap"
 rm -f "$log.tap"
+# WDM driver tests: what QEMU saw (events, QMP replies) against the
+# guest's VDP-HOST-EXPECT lines.
+if [ -n "$qmpctl" ]; then
+	[ -n "$serpeer" ] && kill "$serpeer" 2>/dev/null
+	kill "$qmpctl" 2>/dev/null
+	wait "$qmpctl" 2>/dev/null
+	rm -f "$qmp.in" "$qmp.out"
+	"$(dirname "$0")/qmp-ctl.sh" --check "$log" "$qmp.log" >"$log.qmptap"
+	while IFS= read -r line; do
+		case "$line" in
+		"ok - "*) echo "ok - $name: ${line#ok - }" ;;
+		"not ok - "*) echo "not ok - $name: ${line#not ok - }"; fails=$((fails + 1)) ;;
+		esac
+	done <"$log.qmptap"
+	rm -f "$log.qmptap"
+fi
+# vhost-user test switch: its per-port verdicts and first complaints.
+if [ -n "$sw_pid" ]; then
+	grep -m 5 'VERIFY\|BROKEN' "$sw.log" | sed 's/^/# /'
+	while IFS= read -r line; do
+		case "$line" in
+		"ok - "*) echo "ok - $name: ${line#ok - }" ;;
+		"not ok - "*) echo "not ok - $name: ${line#not ok - }"; fails=$((fails + 1)) ;;
+		esac
+	done <<SWEOF
+$sw_tap
+SWEOF
+fi
 
 if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 	echo "not ok - $name: VM hung, killed after ${limit}s (log: $log)"

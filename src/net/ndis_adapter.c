@@ -3,6 +3,12 @@
  * ShutdownEx, interrupts (MSI-X with a per-queue message, or a line interrupt whose ISR reads
  * the virtio ISR register), device start/stop around D0/D3, the control virtqueue and link
  * state indications.
+ *
+ * Recovery: CheckForHang (every VNET_HANG_CHECK_SECONDS) reports a broken queue, a device
+ * asking for a reset, or sends stalled for VNET_HANG_STALLS checks; Reset then runs on a work
+ * item: device reset, every outstanding send completed with RESET_IN_PROGRESS, the device set
+ * up again as at initialisation. A device that does not come back is "dead": sends fail, the
+ * link is down, Pause and Halt still complete.
  */
 #include "ndis_adapter.h"
 
@@ -57,6 +63,9 @@ static uint64_t wanted_features(const struct vnet_adapter *a)
 #undef W
 	return f;
 }
+
+/* NDIS_STATUS_HARD_ERRORS: what NdisMResetComplete reports for a device that did not come back. */
+#define NDIS_STATUS_HARD_ERRORS_VNET ((NDIS_STATUS)0x80010004L)
 
 static BOOLEAN has(const struct vnet_adapter *a, unsigned bit)
 {
@@ -264,8 +273,8 @@ static VOID read_link(struct vnet_adapter *a)
 	uint16_t status;
 	uint32_t speed;
 
-	a->link_up = TRUE;
-	if (has(a, VIRTIO_NET_F_STATUS) && !a->removed &&
+	a->link_up = !a->dead;
+	if (has(a, VIRTIO_NET_F_STATUS) && !a->removed && !a->dead &&
 		virtio_config_read16(&a->vdev, offsetof(struct virtio_net_config, status), &status) ==
 			VIRTIO_OK)
 		a->link_up = (status & VIRTIO_NET_S_LINK_UP) != 0;
@@ -402,13 +411,25 @@ static BOOLEAN NTAPI vnet_isr(NDIS_HANDLE ctx, PBOOLEAN queue_dpc, PULONG target
 	*queue_dpc = FALSE;
 	*target = 0;
 	/* A shared line may fire for another device; after removal the registers are gone. */
-	if (a->removed || !a->vdev.ops)
+	if (a->removed || a->stopping || !a->vdev.ops)
 		return FALSE;
 	isr = virtio_isr_read(&a->vdev);
 	if (isr == 0 || isr == 0xFF)
 		return FALSE;
 	InterlockedOr(&a->isr_bits, isr);
 	*queue_dpc = TRUE;
+	return TRUE;
+}
+
+/* Counted so that Halt can wait for DPCs that started before it deregistered the interrupt;
+ * a DPC that starts afterwards sees `stopping` and leaves the adapter alone. */
+static BOOLEAN dpc_enter(struct vnet_adapter *a)
+{
+	InterlockedIncrement(&a->dpc_active);
+	if (a->removed || a->stopping) {
+		InterlockedDecrement(&a->dpc_active);
+		return FALSE;
+	}
 	return TRUE;
 }
 
@@ -420,9 +441,10 @@ static VOID NTAPI vnet_dpc(NDIS_HANDLE ctx, PVOID dpc_ctx, PVOID throttle, PVOID
 	(void)dpc_ctx;
 	(void)throttle;
 	(void)reserved;
-	if (a->removed)
+	if (!dpc_enter(a))
 		return;
 	service_all(a, (bits & VIRTIO_PCI_ISR_CONFIG) != 0);
+	InterlockedDecrement(&a->dpc_active);
 }
 
 static VOID NTAPI vnet_intr_enable(NDIS_HANDLE ctx)
@@ -443,7 +465,7 @@ static BOOLEAN NTAPI vnet_msi_isr(NDIS_HANDLE ctx, ULONG msg, PBOOLEAN queue_dpc
 	(void)msg;
 	*target = 0;
 	/* MSI-X messages are never shared: no register read needed to claim them. */
-	*queue_dpc = !a->removed;
+	*queue_dpc = !a->removed && !a->stopping;
 	return TRUE;
 }
 
@@ -456,11 +478,12 @@ static VOID NTAPI vnet_msi_dpc(NDIS_HANDLE ctx, ULONG msg, PVOID dpc_ctx, PVOID 
 	(void)dpc_ctx;
 	(void)throttle;
 	(void)reserved;
-	if (a->removed)
+	if (!dpc_enter(a))
 		return;
 	/* Plain MSI (not MSI-X): virtio vectors are unused, so the message means "look at all". */
 	if (!a->msix) {
 		service_all(a, TRUE);
+		InterlockedDecrement(&a->dpc_active);
 		return;
 	}
 	for (i = 0; i < a->pairs; i++) {
@@ -471,6 +494,7 @@ static VOID NTAPI vnet_msi_dpc(NDIS_HANDLE ctx, ULONG msg, PVOID dpc_ctx, PVOID 
 	}
 	if (a->config_msix == msg)
 		config_changed(a);
+	InterlockedDecrement(&a->dpc_active);
 }
 
 static VOID NTAPI vnet_msi_enable(NDIS_HANDLE ctx, ULONG msg)
@@ -573,6 +597,16 @@ static int setup_queue(struct vnet_adapter *a, uint16_t index, uint16_t size, ui
 					   struct virtq **vq)
 {
 	struct virtio_queue_params p;
+	uint16_t max;
+	int rc;
+
+	/* After a reset the device may offer other sizes than at initialisation: the rings and
+	 * buffers were sized then, so anything that does not fit them is a device fault. */
+	rc = virtio_queue_max_size(&a->vdev, index, &max);
+	if (rc != VIRTIO_OK)
+		return rc;
+	if (virtio_is_legacy(&a->vdev) ? max != size : max < size)
+		return VIRTIO_EIO;
 
 	NdisZeroMemory(&p, sizeof(p));
 	p.index = index;
@@ -629,6 +663,13 @@ NDIS_STATUS vnet_hw_start(struct vnet_adapter *a)
 		return vnet_status(rc);
 	}
 	a->ctrl_broken = FALSE;
+	for (i = 0; i < a->pairs; i++) {
+		NdisAcquireSpinLock(&a->txq[i].lock);
+		a->txq[i].broken = FALSE;
+		vnet_txwatch_reset(&a->txq[i].watch, a->txq[i].done);
+		NdisReleaseSpinLock(&a->txq[i].lock);
+		a->rxq[i].broken = FALSE;
+	}
 	InterlockedExchange(&a->hw_running, 1);
 	for (i = 0; i < a->pairs; i++)
 		vnet_rxq_fill(&a->rxq[i]);
@@ -659,8 +700,9 @@ NDIS_STATUS vnet_hw_start(struct vnet_adapter *a)
 	return NDIS_STATUS_SUCCESS;
 }
 
-/* Reset the device and take every buffer back (D3, halt, failed start). */
-VOID vnet_hw_stop(struct vnet_adapter *a)
+/* Reset the device and take every buffer back (D3, halt, failed start, reset); sends the
+ * device held complete with status. */
+VOID vnet_hw_stop_status(struct vnet_adapter *a, NDIS_STATUS status)
 {
 	ULONG i;
 	void *cookie;
@@ -682,8 +724,9 @@ VOID vnet_hw_stop(struct vnet_adapter *a)
 		}
 		q->vq = NULL;
 		q->posted = 0;
+		q->broken = FALSE;
 		NdisReleaseSpinLock(&q->lock);
-		vnet_txq_abort(&a->txq[i], NDIS_STATUS_REQUEST_ABORTED, TRUE);
+		vnet_txq_abort(&a->txq[i], status, TRUE);
 	}
 	NdisAcquireSpinLock(&a->ctrl_lock);
 	if (a->ctrl_vq)
@@ -691,6 +734,27 @@ VOID vnet_hw_stop(struct vnet_adapter *a)
 			;
 	a->ctrl_vq = NULL;
 	NdisReleaseSpinLock(&a->ctrl_lock);
+}
+
+VOID vnet_hw_stop(struct vnet_adapter *a)
+{
+	vnet_hw_stop_status(a, NDIS_STATUS_REQUEST_ABORTED);
+}
+
+/* A queue the device broke, or a device that asks for a reset: only a reset gets it back. */
+BOOLEAN vnet_any_broken(struct vnet_adapter *a)
+{
+	ULONG i;
+
+	if (!a->hw_running || a->removed)
+		return FALSE;
+	for (i = 0; i < a->pairs; i++) {
+		if (a->rxq[i].broken || a->txq[i].broken ||
+			(a->rxq[i].vq && vq_is_broken(a->rxq[i].vq)) ||
+			(a->txq[i].vq && vq_is_broken(a->txq[i].vq)))
+			return TRUE;
+	}
+	return a->ctrl_broken || virtio_needs_reset(&a->vdev);
 }
 
 /* ------------------------------------------------------------------ pause */
@@ -708,11 +772,21 @@ static LONG tx_in_flight(struct vnet_adapter *a)
 	return n;
 }
 
+static BOOLEAN rx_idle(struct vnet_adapter *a)
+{
+	ULONG i;
+
+	for (i = 0; i < a->pairs; i++)
+		if (!vnet_rxq_idle(&a->rxq[i]))
+			return FALSE;
+	return TRUE;
+}
+
 VOID vnet_check_pause_done(struct vnet_adapter *a)
 {
 	if (!a->pause_pending)
 		return;
-	if (a->rx_indicated != 0 || tx_in_flight(a) != 0)
+	if (!rx_idle(a) || tx_in_flight(a) != 0)
 		return;
 	if (InterlockedExchange(&a->pause_pending, 0))
 		NdisMPauseComplete(a->handle);
@@ -725,6 +799,15 @@ NDIS_STATUS NTAPI vnet_pause(NDIS_HANDLE ctx, PNDIS_MINIPORT_PAUSE_PARAMETERS pa
 
 	(void)params;
 	InterlockedExchange(&a->paused, 1);
+	/* The pause point: no batch that has not passed its gate yet is indicated after this. */
+	for (i = 0; i < a->pairs; i++)
+		vnet_rxq_gate(&a->rxq[i], FALSE);
+	if (vnet_any_broken(a)) {
+		/* Sends in a broken ring never complete: reset the device to take them back, or
+		 * Pause (and Halt after it) would wait forever. Restart brings the device up again. */
+		VNET_LOG(DPFLTR_ERROR_LEVEL, "pause: device broken, sends in flight fail\n");
+		vnet_hw_stop_status(a, NDIS_STATUS_DEVICE_FAILED);
+	}
 	for (i = 0; i < a->pairs; i++) {
 		/* Never sent: complete with NDIS_STATUS_PAUSED. Sends the device holds finish normally,
 		 * unless the device is gone. */
@@ -734,7 +817,7 @@ NDIS_STATUS NTAPI vnet_pause(NDIS_HANDLE ctx, PNDIS_MINIPORT_PAUSE_PARAMETERS pa
 	/* Set before looking at the counters: a completion that brings them to zero after the check
 	 * then sees the flag and calls NdisMPauseComplete; whoever clears the flag completes. */
 	InterlockedExchange(&a->pause_pending, 1);
-	if (a->rx_indicated == 0 && tx_in_flight(a) == 0 && InterlockedExchange(&a->pause_pending, 0))
+	if (rx_idle(a) && tx_in_flight(a) == 0 && InterlockedExchange(&a->pause_pending, 0))
 		return NDIS_STATUS_SUCCESS;
 	return NDIS_STATUS_PENDING;
 }
@@ -742,23 +825,48 @@ NDIS_STATUS NTAPI vnet_pause(NDIS_HANDLE ctx, PNDIS_MINIPORT_PAUSE_PARAMETERS pa
 NDIS_STATUS NTAPI vnet_restart(NDIS_HANDLE ctx, PNDIS_MINIPORT_RESTART_PARAMETERS params)
 {
 	struct vnet_adapter *a = ctx;
+	ULONG i;
 
 	(void)params;
 	if (a->removed)
 		return NDIS_STATUS_ADAPTER_REMOVED;
+	/* Pause stopped a broken device: try to bring it back (a dead one stays down, link off). */
+	if (!a->hw_running && a->power == NdisDeviceStateD0 && !a->resetting) {
+		BOOLEAN ok = vnet_hw_start(a) == NDIS_STATUS_SUCCESS;
+
+		if (!ok)
+			vnet_hw_stop_status(a, NDIS_STATUS_DEVICE_FAILED);
+		InterlockedExchange(&a->dead, !ok);
+		read_link(a);
+		vnet_indicate_link(a);
+	}
+	for (i = 0; i < a->pairs; i++)
+		vnet_rxq_gate(&a->rxq[i], TRUE);
 	InterlockedExchange(&a->paused, 0);
 	return NDIS_STATUS_SUCCESS;
 }
 
 /* ------------------------------------------------------------------ initialize / halt */
 
+/* No ISR or DPC runs on the adapter after this returns (PASSIVE_LEVEL). */
+static VOID stop_interrupts(struct vnet_adapter *a)
+{
+	ULONG waited;
+
+	InterlockedExchange(&a->stopping, 1);
+	if (a->intr)
+		NdisMDeregisterInterruptEx(a->intr);
+	a->intr = NULL;
+	/* A DPC that was already running when the flag was set finishes on intact state. */
+	for (waited = 0; a->dpc_active && waited < 10000; waited++)
+		NdisMSleep(100);
+}
+
 static VOID free_adapter(struct vnet_adapter *a)
 {
 	ULONG i;
 
-	if (a->intr)
-		NdisMDeregisterInterruptEx(a->intr);
-	a->intr = NULL;
+	stop_interrupts(a);
 	for (i = 0; i < VNET_MAX_PAIRS; i++) {
 		vnet_rxq_free(a, &a->rxq[i]);
 		vnet_txq_free(a, &a->txq[i]);
@@ -772,6 +880,8 @@ static VOID free_adapter(struct vnet_adapter *a)
 	vnet_free_dma(a, &a->ctrl_ring);
 	vnet_free_dma(a, &a->ctrl_buf);
 	vnet_free(a, a->ctrl_state);
+	if (a->reset_work)
+		NdisFreeIoWorkItem(a->reset_work);
 	if (a->nbl_pool)
 		NdisFreeNetBufferListPool(a->nbl_pool);
 	if (a->dma)
@@ -953,7 +1063,7 @@ NDIS_STATUS NTAPI vnet_initialize(NDIS_HANDLE handle, NDIS_HANDLE driver_ctx,
 	reg.AttributeFlags = NDIS_MINIPORT_ATTRIBUTES_HARDWARE_DEVICE |
 						 NDIS_MINIPORT_ATTRIBUTES_BUS_MASTER |
 						 NDIS_MINIPORT_ATTRIBUTES_SURPRISE_REMOVE_OK;
-	reg.CheckForHangTimeInSeconds = 0;
+	reg.CheckForHangTimeInSeconds = VNET_HANG_CHECK_SECONDS;
 	reg.InterfaceType = NdisInterfacePci;
 	st = NdisMSetMiniportAttributes(handle, (PNDIS_MINIPORT_ADAPTER_ATTRIBUTES)&reg);
 	if (st != NDIS_STATUS_SUCCESS)
@@ -1020,6 +1130,11 @@ NDIS_STATUS NTAPI vnet_initialize(NDIS_HANDLE handle, NDIS_HANDLE driver_ctx,
 		goto fail;
 	}
 
+	a->reset_work = NdisAllocateIoWorkItem(handle);
+	if (!a->reset_work) {
+		st = NDIS_STATUS_RESOURCES;
+		goto fail;
+	}
 	st = register_interrupts(a);
 	if (st != NDIS_STATUS_SUCCESS)
 		goto fail;
@@ -1070,6 +1185,7 @@ NDIS_STATUS NTAPI vnet_initialize(NDIS_HANDLE handle, NDIS_HANDLE driver_ctx,
 	return NDIS_STATUS_SUCCESS;
 
 fail_stop:
+	stop_interrupts(a);
 	vnet_hw_stop(a);
 fail:
 	VNET_LOG(DPFLTR_ERROR_LEVEL, "initialize failed 0x%x\n",
@@ -1083,9 +1199,16 @@ fail:
 VOID NTAPI vnet_halt(NDIS_HANDLE ctx, NDIS_HALT_ACTION action)
 {
 	struct vnet_adapter *a = ctx;
+	ULONG waited;
 
 	if (action == NdisHaltDeviceSurpriseRemoved)
 		InterlockedExchange(&a->removed, 1);
+	/* NDIS does not halt during a reset, but the reset's work item may still be finishing:
+	 * it touches the queues, so let it end first (bounded: it never waits for the device). */
+	for (waited = 0; a->resetting && waited < 10000; waited++)
+		NdisMSleep(1000);
+	/* Interrupts and DPCs first, then the device, then the memory they used. */
+	stop_interrupts(a);
 	vnet_hw_stop(a);
 	free_adapter(a);
 }
@@ -1109,16 +1232,72 @@ VOID NTAPI vnet_shutdown(NDIS_HANDLE ctx, NDIS_SHUTDOWN_ACTION action)
 		(void)virtio_reset(&a->vdev);
 }
 
+/* ------------------------------------------------------------------ hang detection and reset */
+
 BOOLEAN NTAPI vnet_check_for_hang(NDIS_HANDLE ctx)
 {
-	(void)ctx;
-	/* Broken virtqueues are logged by the core; a reset would not repair a hostile device. */
+	struct vnet_adapter *a = ctx;
+	BOOLEAN hung = FALSE;
+	ULONG i;
+
+	/* A dead device already fails every send; resetting it every period helps nobody. */
+	if (a->removed || a->resetting || a->dead || a->stopping || !a->hw_running)
+		return FALSE;
+	/* Every queue is looked at, so each keeps its own stall count up to date. */
+	for (i = 0; i < a->pairs; i++)
+		hung |= vnet_txq_hung(&a->txq[i]);
+	if (hung || vnet_any_broken(a)) {
+		VNET_LOG(DPFLTR_ERROR_LEVEL, "device hung or broken: asking for a reset\n");
+		return TRUE;
+	}
 	return FALSE;
+}
+
+static VOID NTAPI reset_work(PVOID ctx, NDIS_HANDLE work)
+{
+	struct vnet_adapter *a = ctx;
+	NDIS_STATUS st = NDIS_STATUS_SUCCESS;
+	BOOLEAN was_up = a->link_up;
+
+	(void)work;
+	/* Every send the device or the driver holds completes now, once, with RESET_IN_PROGRESS;
+	 * receive buffers NDIS holds come back later and are reposted then. */
+	vnet_hw_stop_status(a, NDIS_STATUS_RESET_IN_PROGRESS);
+	if (!a->removed && a->power == NdisDeviceStateD0) {
+		/* virtio reset, negotiation of the same features, queues, receive buffers, and the
+		 * control-queue state: steering, MAC, filters (VLANs are filtered in software). */
+		st = vnet_hw_start(a);
+		if (st != NDIS_STATUS_SUCCESS)
+			vnet_hw_stop_status(a, NDIS_STATUS_DEVICE_FAILED);
+	} else if (a->removed) {
+		st = NDIS_STATUS_ADAPTER_REMOVED;
+	}
+	InterlockedExchange(&a->dead, st != NDIS_STATUS_SUCCESS);
+	if (st != NDIS_STATUS_SUCCESS)
+		VNET_LOG(DPFLTR_ERROR_LEVEL, "reset failed 0x%x: device unusable\n", (unsigned)st);
+	if (!a->removed) {
+		read_link(a);
+		if (was_up != a->link_up || st != NDIS_STATUS_SUCCESS)
+			vnet_indicate_link(a);
+	}
+	vnet_check_pause_done(a);
+	/* Last touch of the adapter: NDIS may halt it as soon as the reset is complete. */
+	InterlockedExchange(&a->resetting, 0);
+	NdisMResetComplete(a->handle, st == NDIS_STATUS_SUCCESS ? st : NDIS_STATUS_HARD_ERRORS_VNET,
+					   FALSE);
 }
 
 NDIS_STATUS NTAPI vnet_reset(NDIS_HANDLE ctx, PBOOLEAN addressing_reset)
 {
-	(void)ctx;
+	struct vnet_adapter *a = ctx;
+
+	/* The MAC, multicast list and filters are programmed again by the driver itself. */
 	*addressing_reset = FALSE;
-	return NDIS_STATUS_SUCCESS;
+	if (a->removed)
+		return NDIS_STATUS_ADAPTER_REMOVED;
+	if (InterlockedCompareExchange(&a->resetting, 1, 0) != 0)
+		return NDIS_STATUS_RESET_IN_PROGRESS;
+	/* MiniportResetEx may run at DISPATCH_LEVEL; the device restart waits and allocates. */
+	NdisQueueIoWorkItem(a->reset_work, reset_work, a);
+	return NDIS_STATUS_PENDING;
 }

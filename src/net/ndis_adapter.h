@@ -20,6 +20,7 @@
 
 #include "ndis_offload.h"
 #include "vnet_ctrl.h"
+#include "vnet_health.h"
 #include "vnet_oid.h"
 #include "vnet_rss.h"
 #include "vnet_rx.h"
@@ -74,6 +75,8 @@ struct vnet_rxq {
 	LONG posted;                   /* buffers currently owned by the device */
 	struct vnet_rx_buf *chain;     /* scratch for one mergeable packet (nbufs entries) */
 	struct vnet_rxb **chain_bufs;
+	struct vnet_rxgate gate;       /* indications vs. Pause, under lock */
+	BOOLEAN broken;                /* the device returned something impossible */
 };
 
 struct vnet_txs {
@@ -91,7 +94,7 @@ struct vnet_txs {
 	ULONG lso_payload;             /* LSO: TCP payload bytes, for the completion info */
 	UCHAR lso;                     /* 0 none, 1 LSOv1, 2 LSOv2 */
 	UCHAR dst_kind;                /* 0 unicast, 1 multicast, 2 broadcast (statistics) */
-	BOOLEAN in_ring;
+	ULONG idx;                     /* in q->slots and q->states */
 };
 
 struct vnet_txq {
@@ -112,6 +115,11 @@ struct vnet_txq {
 	PNET_BUFFER_LIST pend_head, pend_tail;      /* accepted, not yet mapped */
 	PNET_BUFFER pend_nb;                        /* next NB of pend_head */
 	LONG in_flight;                             /* slots not free */
+	uint8_t *states;                            /* enum vnet_txslot_state per slot, under lock */
+	uint32_t *reclaim;                          /* scratch: slot indices taken back on reset */
+	uint64_t done;                              /* slots completed so far (hang watch) */
+	struct vnet_txwatch watch;
+	BOOLEAN broken;                             /* the device returned something impossible */
 	struct vq_sg sg[VNET_TX_SG_MAX];
 };
 
@@ -212,7 +220,11 @@ struct vnet_adapter {
 	volatile LONG paused;          /* pausing or paused: no indications, sends refused */
 	volatile LONG removed;         /* surprise removal: never touch the device again */
 	volatile LONG pause_pending;   /* Pause returned PENDING */
-	volatile LONG rx_indicated;    /* NBLs owned by NDIS */
+	volatile LONG resetting;       /* MiniportResetEx accepted, NdisMResetComplete not yet called */
+	volatile LONG dead;            /* the last reset failed: sends fail, link reported down */
+	volatile LONG stopping;        /* Halt: ISRs and DPCs must not touch the adapter any more */
+	volatile LONG dpc_active;      /* DPCs running right now */
+	NDIS_HANDLE reset_work;        /* NDIS I/O work item: the reset runs at PASSIVE_LEVEL */
 	NDIS_DEVICE_POWER_STATE power;
 	struct vnet_stats st;
 };
@@ -245,6 +257,8 @@ MINIPORT_CHECK_FOR_HANG vnet_check_for_hang;
 MINIPORT_RESET vnet_reset;
 NDIS_STATUS vnet_hw_start(struct vnet_adapter *a);
 VOID vnet_hw_stop(struct vnet_adapter *a);
+VOID vnet_hw_stop_status(struct vnet_adapter *a, NDIS_STATUS status);
+BOOLEAN vnet_any_broken(struct vnet_adapter *a);
 VOID vnet_check_pause_done(struct vnet_adapter *a);
 VOID vnet_indicate_link(struct vnet_adapter *a);
 VOID vnet_indicate_offload(struct vnet_adapter *a);
@@ -268,6 +282,8 @@ NDIS_STATUS vnet_txq_init(struct vnet_adapter *a, struct vnet_txq *q);
 VOID vnet_txq_free(struct vnet_adapter *a, struct vnet_txq *q);
 VOID vnet_txq_complete(struct vnet_txq *q);
 VOID vnet_txq_abort(struct vnet_txq *q, NDIS_STATUS status, BOOLEAN in_ring_too);
+BOOLEAN vnet_txq_hung(struct vnet_txq *q);
+NDIS_STATUS vnet_send_refusal(struct vnet_adapter *a);
 
 /* ndis_rx.c */
 MINIPORT_RETURN_NET_BUFFER_LISTS vnet_return_nbls;
@@ -275,5 +291,7 @@ NDIS_STATUS vnet_rxq_init(struct vnet_adapter *a, struct vnet_rxq *q);
 VOID vnet_rxq_free(struct vnet_adapter *a, struct vnet_rxq *q);
 VOID vnet_rxq_fill(struct vnet_rxq *q);
 VOID vnet_rxq_receive(struct vnet_rxq *q);
+VOID vnet_rxq_gate(struct vnet_rxq *q, BOOLEAN open);
+BOOLEAN vnet_rxq_idle(struct vnet_rxq *q);
 
 #endif /* OPENVDP_NDIS_ADAPTER_H */

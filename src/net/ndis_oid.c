@@ -483,6 +483,7 @@ static NDIS_STATUS set_power(struct vnet_adapter *a, NDIS_DEVICE_POWER_STATE sta
 		/* Back from low power: the device lost its state, set everything up again. */
 		a->power = NdisDeviceStateD0;
 		st = vnet_hw_start(a);
+		InterlockedExchange(&a->dead, st != NDIS_STATUS_SUCCESS);
 		if (st == NDIS_STATUS_SUCCESS)
 			vnet_indicate_link(a);
 		return st;

@@ -10,6 +10,12 @@
  *
  * Nothing the device reports is trusted: cookies, lengths, buffer counts and header fields are
  * validated (vnet_rx_*), and a packet that fails is dropped and its buffers reposted.
+ *
+ * Pause: a batch is only indicated after it passed the queue's gate (vnet_health.h) under the
+ * queue lock, and the gate counts the indication until NdisMIndicateReceiveNetBufferLists has
+ * returned and the NBLs until NDIS gives them back. Pause closes every gate under the same
+ * lock, so no batch that has not passed yet is indicated after the pause point, and Pause
+ * completes only when all gates are idle.
  */
 #include "ndis_adapter.h"
 
@@ -243,40 +249,64 @@ static BOOLEAN rx_prepare(struct vnet_adapter *a, struct vnet_rxb *b, struct vne
 	return TRUE;
 }
 
-static VOID rx_indicate(struct vnet_rxq *q, PNET_BUFFER_LIST head, ULONG count)
+/*
+ * Caller holds q->lock and has a batch of count NBLs: pass the gate or drop the batch (the
+ * buffers go straight back to the device). TRUE: indicate it with rx_indicate once the lock
+ * is released; *low then says whether NDIS must copy (NDIS_RECEIVE_FLAGS_RESOURCES).
+ */
+static BOOLEAN rx_batch_pass(struct vnet_rxq *q, PNET_BUFFER_LIST head, ULONG count, BOOLEAN *low)
 {
 	struct vnet_adapter *a = q->a;
-	ULONG flags = NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL;
 	PNET_BUFFER_LIST nbl;
-	BOOLEAN low, kick = FALSE;
 
 	if (!head)
-		return;
-	/* Fewer than a quarter of the buffers left with the device: let NDIS copy, so that the
-	 * buffers come straight back and the ring does not run dry. */
-	low = (ULONG)q->posted < q->nbufs / 4;
-	if (low) {
-		flags |= NDIS_RECEIVE_FLAGS_RESOURCES;
-	} else {
-		InterlockedExchangeAdd(&a->rx_indicated, (LONG)count);
+		return FALSE;
+	if (vnet_rxgate_enter(&q->gate, count)) {
+		/* Fewer than a quarter of the buffers left with the device: let NDIS copy, so that
+		 * the buffers come straight back and the ring does not run dry. */
+		*low = (ULONG)q->posted < q->nbufs / 4;
+		return TRUE;
 	}
-	NdisMIndicateReceiveNetBufferLists(a->handle, head, NDIS_DEFAULT_PORT_NUMBER, count, flags);
-	if (!low)
-		return;
-	/* With NDIS_RECEIVE_FLAGS_RESOURCES the NBLs are ours again on return. */
-	NdisDprAcquireSpinLock(&q->lock);
 	for (nbl = head; nbl;) {
 		struct vnet_rxb *b = NET_BUFFER_LIST_MINIPORT_RESERVED(nbl)[0];
 
 		nbl = NET_BUFFER_LIST_NEXT_NBL(nbl);
 		b->indicated = FALSE;
-		if (a->hw_running && !a->removed)
-			rxq_post_locked(q, b);
+		STAT_ADD(a->st.rx_drop, 1);
+		rxq_post_locked(q, b);
 	}
-	if (q->vq && a->hw_running && !a->removed)
-		kick = vq_kick_prepare(q->vq);
-	if (kick)
-		vq_notify(q->vq);
+	return FALSE;
+}
+
+/* Called without the lock, after rx_batch_pass. */
+static VOID rx_indicate(struct vnet_rxq *q, PNET_BUFFER_LIST head, ULONG count, BOOLEAN low)
+{
+	struct vnet_adapter *a = q->a;
+	ULONG flags = NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL;
+	PNET_BUFFER_LIST nbl;
+	BOOLEAN kick = FALSE;
+
+	if (low)
+		flags |= NDIS_RECEIVE_FLAGS_RESOURCES;
+	NdisMIndicateReceiveNetBufferLists(a->handle, head, NDIS_DEFAULT_PORT_NUMBER, count, flags);
+	NdisDprAcquireSpinLock(&q->lock);
+	if (low) {
+		/* With NDIS_RECEIVE_FLAGS_RESOURCES the NBLs are ours again on return. */
+		for (nbl = head; nbl;) {
+			struct vnet_rxb *b = NET_BUFFER_LIST_MINIPORT_RESERVED(nbl)[0];
+
+			nbl = NET_BUFFER_LIST_NEXT_NBL(nbl);
+			b->indicated = FALSE;
+			if (a->hw_running && !a->removed)
+				rxq_post_locked(q, b);
+		}
+		if (q->vq && a->hw_running && !a->removed)
+			kick = vq_kick_prepare(q->vq);
+		if (kick)
+			vq_notify(q->vq);
+	}
+	if (vnet_rxgate_leave(&q->gate, count, low ? count : 0) != VNET_OK)
+		VNET_LOG(DPFLTR_ERROR_LEVEL, "receive gate out of balance\n");
 	NdisDprReleaseSpinLock(&q->lock);
 }
 
@@ -306,7 +336,10 @@ VOID vnet_rxq_receive(struct vnet_rxq *q)
 			break;
 		}
 		if (rc != VIRTIO_OK || !(b = rxb_from_cookie(q, cookie))) {
-			/* The core marks the queue broken and logs why; CheckForHang reports it. */
+			/* A bad used entry or a broken ring: CheckForHang reports it, Reset repairs it. */
+			if (!q->broken)
+				VNET_LOG(DPFLTR_ERROR_LEVEL, "receive queue %u: bogus used entry\n", q->index);
+			q->broken = TRUE;
 			break;
 		}
 		b->posted = FALSE;
@@ -325,6 +358,7 @@ VOID vnet_rxq_receive(struct vnet_rxq *q)
 
 			if (vq_get_used(q->vq, &cookie, &len) != VIRTIO_OK ||
 				!(c = rxb_from_cookie(q, cookie))) {
+				q->broken = TRUE;
 				rc = VNET_ERR_DEVICE;
 				n = i;
 				break;
@@ -359,21 +393,30 @@ VOID vnet_rxq_receive(struct vnet_rxq *q)
 			head = b->nbl;
 		tail = b->nbl;
 		if (++count == VNET_RX_BATCH) {
+			BOOLEAN low = FALSE, pass = rx_batch_pass(q, head, count, &low);
+
 			kick = vq_kick_prepare(q->vq);
 			if (kick)
 				vq_notify(q->vq);
 			NdisDprReleaseSpinLock(&q->lock);
-			rx_indicate(q, head, count);
+			if (pass)
+				rx_indicate(q, head, count, low);
 			head = tail = NULL;
 			count = 0;
 			NdisDprAcquireSpinLock(&q->lock);
 		}
 	}
-	kick = q->vq && a->hw_running && !a->removed && vq_kick_prepare(q->vq);
-	if (kick)
-		vq_notify(q->vq);
-	NdisDprReleaseSpinLock(&q->lock);
-	rx_indicate(q, head, count);
+	{
+		BOOLEAN low = FALSE, pass = rx_batch_pass(q, head, count, &low);
+
+		kick = q->vq && a->hw_running && !a->removed && vq_kick_prepare(q->vq);
+		if (kick)
+			vq_notify(q->vq);
+		NdisDprReleaseSpinLock(&q->lock);
+		if (pass)
+			rx_indicate(q, head, count, low);
+	}
+	vnet_check_pause_done(a);
 }
 
 VOID NTAPI vnet_return_nbls(NDIS_HANDLE ctx, PNET_BUFFER_LIST nbls, ULONG flags)
@@ -390,6 +433,8 @@ VOID NTAPI vnet_return_nbls(NDIS_HANDLE ctx, PNET_BUFFER_LIST nbls, ULONG flags)
 
 		NET_BUFFER_LIST_NEXT_NBL(nbl) = NULL;
 		NdisAcquireSpinLock(&q->lock);
+		if (!b->indicated || vnet_rxgate_returned(&q->gate, 1) != VNET_OK)
+			VNET_LOG(DPFLTR_ERROR_LEVEL, "returned NBL %p was not indicated\n", nbl);
 		b->indicated = FALSE;
 		if (a->hw_running && !a->removed && q->vq) {
 			rxq_post_locked(q, b);
@@ -398,8 +443,27 @@ VOID NTAPI vnet_return_nbls(NDIS_HANDLE ctx, PNET_BUFFER_LIST nbls, ULONG flags)
 		if (kick)
 			vq_notify(q->vq);
 		NdisReleaseSpinLock(&q->lock);
-		InterlockedDecrement(&a->rx_indicated);
 		nbl = next;
 	}
 	vnet_check_pause_done(a);
+}
+
+VOID vnet_rxq_gate(struct vnet_rxq *q, BOOLEAN open)
+{
+	NdisAcquireSpinLock(&q->lock);
+	if (open)
+		vnet_rxgate_open(&q->gate);
+	else
+		vnet_rxgate_close(&q->gate);
+	NdisReleaseSpinLock(&q->lock);
+}
+
+BOOLEAN vnet_rxq_idle(struct vnet_rxq *q)
+{
+	BOOLEAN idle;
+
+	NdisAcquireSpinLock(&q->lock);
+	idle = vnet_rxgate_idle(&q->gate);
+	NdisReleaseSpinLock(&q->lock);
+	return idle;
 }

@@ -12,6 +12,10 @@
  * list and moves ready slots into the ring while there is room -> the DPC collects used slots
  * -> when the last NET_BUFFER of an NBL is done, NdisMSendNetBufferListsComplete.
  * NBL MiniportReserved[0] counts the NET_BUFFERs still outstanding, [1] keeps the first error.
+ *
+ * Every slot has an owner (q->states, vnet_health.h), changed only under q->lock with checked
+ * transitions: whoever moves a slot to DONE completes it, so a reset that takes back the ring
+ * and a late used-ring entry can never both complete the same NET_BUFFER.
  */
 #include "ndis_adapter.h"
 
@@ -93,9 +97,12 @@ static VOID slot_done(struct vnet_txq *q, struct vnet_txs *s, struct tx_done *d)
 	NdisAcquireSpinLock(&q->lock);
 	s->nbl = NULL;
 	s->nb = NULL;
-	s->next = q->free_slots;
-	q->free_slots = s;
-	q->in_flight--;
+	if (vnet_txslot_move(&q->states[s->idx], VNET_TXS_DONE, VNET_TXS_FREE)) {
+		s->next = q->free_slots;
+		q->free_slots = s;
+		q->in_flight--;
+		q->done++;
+	}
 	NdisReleaseSpinLock(&q->lock);
 }
 
@@ -214,8 +221,8 @@ static VOID flush_ready(struct vnet_txq *q, struct vnet_txs **failed)
 		if (!q->ready_head)
 			q->ready_tail = NULL;
 		if (rc == VIRTIO_OK) {
-			s->in_ring = TRUE;
-		} else {
+			(void)vnet_txslot_move(&q->states[s->idx], VNET_TXS_READY, VNET_TXS_RING);
+		} else if (vnet_txslot_move(&q->states[s->idx], VNET_TXS_READY, VNET_TXS_DONE)) {
 			s->status =
 				rc == VIRTIO_EINVAL ? NDIS_STATUS_INVALID_PACKET : NDIS_STATUS_DEVICE_FAILED;
 			s->next = *failed;
@@ -249,8 +256,15 @@ VOID NTAPI vnet_process_sg_list(PDEVICE_OBJECT dev, PVOID reserved, PSCATTER_GAT
 	s->next = NULL;
 	NdisDprAcquireSpinLock(&q->lock);
 	if (!q->a->hw_running || q->a->removed || !q->vq) {
-		s->status = NDIS_STATUS_ADAPTER_REMOVED;
-		failed = s;
+		/* Stopped or being reset while NDIS mapped the buffer. */
+		if (vnet_txslot_move(&q->states[s->idx], VNET_TXS_MAPPING, VNET_TXS_DONE)) {
+			s->status = vnet_send_refusal(q->a);
+			if (s->status == NDIS_STATUS_SUCCESS)
+				s->status = NDIS_STATUS_REQUEST_ABORTED;
+			failed = s;
+		}
+	} else if (!vnet_txslot_move(&q->states[s->idx], VNET_TXS_MAPPING, VNET_TXS_READY)) {
+		VNET_LOG(DPFLTR_ERROR_LEVEL, "S/G list for a slot that is not being mapped\n");
 	} else {
 		if (q->ready_tail)
 			q->ready_tail->next = s;
@@ -287,6 +301,7 @@ static VOID txq_pump(struct vnet_txq *q, BOOLEAN dispatch)
 		s = q->free_slots;
 		q->free_slots = s->next;
 		q->in_flight++;
+		(void)vnet_txslot_move(&q->states[s->idx], VNET_TXS_FREE, VNET_TXS_MAPPING);
 		nbl = q->pend_head;
 		nb = q->pend_nb ? q->pend_nb : NET_BUFFER_LIST_FIRST_NB(nbl);
 		q->pend_nb = NET_BUFFER_NEXT_NB(nb);
@@ -302,14 +317,19 @@ static VOID txq_pump(struct vnet_txq *q, BOOLEAN dispatch)
 		s->nb = nb;
 		s->sgl = NULL;
 		s->next = NULL;
-		s->in_ring = FALSE;
 		s->status = NDIS_STATUS_SUCCESS;
 		st = tx_prepare(a, s);
 		if (st == NDIS_STATUS_SUCCESS)
 			st = NdisMAllocateNetBufferSGList(a->dma, nb, s, 0, NULL, 0);
 		if (st != NDIS_STATUS_SUCCESS) {
+			BOOLEAN mine;
+
+			NdisAcquireSpinLock(&q->lock);
+			mine = vnet_txslot_move(&q->states[s->idx], VNET_TXS_MAPPING, VNET_TXS_DONE);
+			NdisReleaseSpinLock(&q->lock);
 			s->status = st;
-			slot_done(q, s, &d);
+			if (mine)
+				slot_done(q, s, &d);
 		}
 	}
 	done_flush(a, &d, dispatch);
@@ -345,13 +365,8 @@ VOID NTAPI vnet_send_nbls(NDIS_HANDLE ctx, PNET_BUFFER_LIST nbls, NDIS_PORT_NUMB
 
 		NdisAcquireSpinLock(&q->lock);
 		if (st == NDIS_STATUS_SUCCESS) {
-			/* Checked under the lock so that Pause cannot miss an NBL queued meanwhile. */
-			if (a->removed)
-				st = NDIS_STATUS_ADAPTER_REMOVED;
-			else if (a->paused)
-				st = NDIS_STATUS_PAUSED;
-			else if (a->power != NdisDeviceStateD0)
-				st = NDIS_STATUS_LOW_POWER_STATE;
+			/* Checked under the lock so that Pause or Reset cannot miss an NBL queued meanwhile. */
+			st = vnet_send_refusal(a);
 		}
 		if (st == NDIS_STATUS_SUCCESS) {
 			if (q->pend_tail)
@@ -395,12 +410,19 @@ VOID vnet_txq_complete(struct vnet_txq *q)
 				continue;
 			break;
 		}
-		if (rc != VIRTIO_OK)
+		if (rc != VIRTIO_OK) {
+			q->broken = TRUE;
 			break;
+		}
 		s = cookie;
-		if (s < q->slots || s >= q->slots + q->nslots || !s->in_ring)
+		if (s < q->slots || s >= q->slots + q->nslots ||
+			!vnet_txslot_move(&q->states[s->idx], VNET_TXS_RING, VNET_TXS_DONE)) {
+			/* Not a descriptor chain the device holds: a reset is the only way out. */
+			if (!q->broken)
+				VNET_LOG(DPFLTR_ERROR_LEVEL, "transmit queue %u: bogus used entry\n", q->index);
+			q->broken = TRUE;
 			break;
-		s->in_ring = FALSE;
+		}
 		s->next = list;
 		list = s;
 	}
@@ -436,25 +458,35 @@ VOID vnet_txq_abort(struct vnet_txq *q, NDIS_STATUS status, BOOLEAN in_ring_too)
 	nb = q->pend_nb;
 	q->pend_head = q->pend_tail = NULL;
 	q->pend_nb = NULL;
-	while ((s = q->ready_head) != NULL) {
-		q->ready_head = s->next;
-		s->status = status;
-		s->next = failed;
-		failed = s;
-	}
-	q->ready_tail = NULL;
-	if (in_ring_too && q->vq) {
-		while ((cookie = vq_detach_unused(q->vq)) != NULL) {
-			s = cookie;
-			if (s < q->slots || s >= q->slots + q->nslots || !s->in_ring)
-				continue;
-			s->in_ring = FALSE;
+	if (in_ring_too) {
+		ULONG n, i;
+
+		/* The device is reset: it owns nothing, whatever its rings say. The slot states, not
+		 * the ring's cookies, say what to complete. */
+		if (q->vq)
+			while ((cookie = vq_detach_unused(q->vq)) != NULL)
+				;
+		q->vq = NULL;
+		n = q->states ? vnet_txslot_reclaim(q->states, q->nslots, q->reclaim) : 0;
+		for (i = 0; i < n; i++) {
+			s = &q->slots[q->reclaim[i]];
 			s->status = status;
 			s->next = failed;
 			failed = s;
 		}
-		q->vq = NULL;
+		q->ready_head = NULL;
+		q->broken = FALSE;
+	} else {
+		while ((s = q->ready_head) != NULL) {
+			q->ready_head = s->next;
+			if (!vnet_txslot_move(&q->states[s->idx], VNET_TXS_READY, VNET_TXS_DONE))
+				continue;
+			s->status = status;
+			s->next = failed;
+			failed = s;
+		}
 	}
+	q->ready_tail = NULL;
 	NdisReleaseSpinLock(&q->lock);
 
 	complete_slots(q, failed, &d);
@@ -514,7 +546,9 @@ NDIS_STATUS vnet_txq_init(struct vnet_adapter *a, struct vnet_txq *q)
 	if (q->nslots == 0)
 		return NDIS_STATUS_RESOURCES;
 	q->slots = vnet_alloc(a, q->nslots * sizeof(*q->slots));
-	if (!q->slots)
+	q->states = vnet_alloc(a, q->nslots * sizeof(*q->states));
+	q->reclaim = vnet_alloc(a, q->nslots * sizeof(*q->reclaim));
+	if (!q->slots || !q->states || !q->reclaim)
 		return NDIS_STATUS_RESOURCES;
 	if (vnet_alloc_dma(a, q->nslots * VNET_TX_SLOT_BYTES, &q->slot_mem) != NDIS_STATUS_SUCCESS)
 		return NDIS_STATUS_RESOURCES;
@@ -523,6 +557,8 @@ NDIS_STATUS vnet_txq_init(struct vnet_adapter *a, struct vnet_txq *q)
 		struct vnet_txs *s = &q->slots[i];
 
 		s->q = q;
+		s->idx = i;
+		q->states[i] = VNET_TXS_FREE;
 		s->hdr_va = (PUCHAR)q->slot_mem.va + i * VNET_TX_SLOT_BYTES;
 		s->hdr_pa = (uint64_t)q->slot_mem.pa.QuadPart + i * VNET_TX_SLOT_BYTES;
 		s->next = q->free_slots;
@@ -535,5 +571,37 @@ VOID vnet_txq_free(struct vnet_adapter *a, struct vnet_txq *q)
 {
 	vnet_free_dma(a, &q->slot_mem);
 	vnet_free(a, q->slots);
+	vnet_free(a, q->states);
+	vnet_free(a, q->reclaim);
 	q->slots = NULL;
+	q->states = NULL;
+	q->reclaim = NULL;
+}
+
+/* MiniportCheckForHangEx for one queue. */
+BOOLEAN vnet_txq_hung(struct vnet_txq *q)
+{
+	BOOLEAN hung;
+
+	NdisAcquireSpinLock(&q->lock);
+	hung = vnet_txwatch_hung(&q->watch, (uint32_t)q->in_flight, q->done,
+							 q->broken || (q->vq && vq_is_broken(q->vq)));
+	NdisReleaseSpinLock(&q->lock);
+	return hung;
+}
+
+/* Why a send cannot be accepted now, or NDIS_STATUS_SUCCESS. */
+NDIS_STATUS vnet_send_refusal(struct vnet_adapter *a)
+{
+	if (a->removed)
+		return NDIS_STATUS_ADAPTER_REMOVED;
+	if (a->resetting)
+		return NDIS_STATUS_RESET_IN_PROGRESS;
+	if (a->paused)
+		return NDIS_STATUS_PAUSED;
+	if (a->power != NdisDeviceStateD0)
+		return NDIS_STATUS_LOW_POWER_STATE;
+	if (a->dead)
+		return NDIS_STATUS_DEVICE_FAILED;
+	return NDIS_STATUS_SUCCESS;
 }

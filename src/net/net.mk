@@ -4,7 +4,7 @@
 WINLIBS  += vnet
 HOSTLIBS += vnet
 vnet_SRCS := src/net/vnet_parse.c src/net/vnet_rss.c src/net/vnet_tx.c src/net/vnet_rx.c \
-	src/net/vnet_ctrl.c src/net/vnet_oid.c
+	src/net/vnet_ctrl.c src/net/vnet_oid.c src/net/vnet_health.c
 
 DRIVERS += vdpnet
 vdpnet_TYPE    := ndis
@@ -13,8 +13,10 @@ vdpnet_SRCS    := src/net/ndis_miniport.c src/net/ndis_adapter.c src/net/ndis_oi
 vdpnet_LIBS    := vnet virtio
 vdpnet_IMPORTS := ndis ntoskrnl hal
 
-HOSTTESTS += test_net_rss test_net_tx test_net_rx test_net_ctrl test_net_oid test_net_bufs
-WINETESTS += test_net_rss test_net_tx test_net_rx test_net_ctrl test_net_oid test_net_bufs
+HOSTTESTS += test_net_rss test_net_tx test_net_rx test_net_ctrl test_net_oid test_net_bufs \
+	test_net_health
+WINETESTS += test_net_rss test_net_tx test_net_rx test_net_ctrl test_net_oid test_net_bufs \
+	test_net_health
 test_net_rss_SRCS := tests/unit/test_net_rss.c
 test_net_rss_LIBS := vnet
 test_net_rss_CFLAGS := -Isrc/net
@@ -33,6 +35,10 @@ test_net_oid_CFLAGS := -Isrc/net
 test_net_bufs_SRCS := tests/unit/test_net_bufs.c
 test_net_bufs_LIBS := vnet
 test_net_bufs_CFLAGS := -Isrc/net
+# Hang detection, transmit slot ownership across a reset, the receive pause gate.
+test_net_health_SRCS := tests/unit/test_net_health.c
+test_net_health_LIBS := vnet
+test_net_health_CFLAGS := -Isrc/net
 
 # include/ddk/ndis.h: compiles for every NDIS 6.x switch on x64 and x86 (ABI asserts included),
 # and every export it declares links against libndis.a with the right x86 decoration.

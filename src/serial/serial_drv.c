@@ -64,6 +64,7 @@ struct ser_dev {
 	uint32_t msg_head, msg_count, msg_dropped;
 	struct ser_port_io port[SER_MAX_PORTS];
 	LIST_ENTRY children;           /* every PDO not yet deleted */
+	KEVENT if_lock;                /* a mutex (synchronization event) for the children's interfaces */
 	struct vwdm_worker worker;     /* control messages at PASSIVE_LEVEL */
 	volatile LONG running;
 };
@@ -79,6 +80,7 @@ struct ser_pdo {
 	LONG opens;
 	UNICODE_STRING if_name;
 	bool if_registered;
+	bool if_named;                 /* registered with the host's port name */
 };
 
 static const GUID ser_port_guid = VDPSERIAL_PORT_INTERFACE_GUID_INIT;
@@ -86,6 +88,7 @@ static const GUID ser_port_guid = VDPSERIAL_PORT_INTERFACE_GUID_INIT;
 DRIVER_INITIALIZE DriverEntry;
 
 static void ser_kick_worker(struct ser_dev *d);
+static void ser_publish_name(struct ser_dev *d, uint32_t port);
 
 /* ------------------------------------------------------------------ queue helpers (bus lock held) */
 
@@ -441,6 +444,8 @@ static void ser_work(void *ctx)
 		}
 		KeReleaseSpinLock(&d->lock, irql);
 		ser_complete_all(&done);
+		if (act == SER_ACT_NAME)
+			ser_publish_name(d, port);
 		if (act == SER_ACT_ADD) {
 			bool ok = ser_port_setup(d, port);
 
@@ -759,7 +764,18 @@ static NTSTATUS ser_pdo_query_id(struct ser_pdo *p, PIRP irp)
 	return STATUS_SUCCESS;
 }
 
-static NTSTATUS ser_pdo_start(struct ser_pdo *p)
+static void ser_if_lock(struct ser_dev *d)
+{
+	KeWaitForSingleObject(&d->if_lock, Executive, KernelMode, FALSE, NULL);
+}
+
+static void ser_if_unlock(struct ser_dev *d)
+{
+	KeSetEvent(&d->if_lock, IO_NO_INCREMENT, FALSE);
+}
+
+/* Register p's interface (with the port's name when known); under if_lock. */
+static NTSTATUS ser_pdo_register(struct ser_pdo *p)
 {
 	struct ser_dev *d = p->bus;
 	UNICODE_STRING ref;
@@ -773,29 +789,69 @@ static NTSTATUS ser_pdo_start(struct ser_pdo *p)
 	if (p->port < d->bus.nr_ports && d->bus.port[p->port].name_set)
 		RtlCopyMemory(tmp, d->bus.port[p->port].name, sizeof(tmp));
 	KeReleaseSpinLock(&d->lock, irql);
-	if (!p->if_registered) {
-		/* The host's port name (validated printable ASCII) is the reference string. */
-		if (tmp[0])
-			name = ser_wstr(tmp, NULL);
-		if (name)
-			RtlInitUnicodeString(&ref, name);
-		status = IoRegisterDeviceInterface(p->self, &ser_port_guid, name ? &ref : NULL, &p->if_name);
-		if (name)
-			ExFreePoolWithTag(name, SER_TAG);
-		if (!NT_SUCCESS(status))
-			return status;
+	/* The host's port name (validated printable ASCII) is the reference string. */
+	if (tmp[0])
+		name = ser_wstr(tmp, NULL);
+	if (name)
+		RtlInitUnicodeString(&ref, name);
+	status = IoRegisterDeviceInterface(p->self, &ser_port_guid, name ? &ref : NULL, &p->if_name);
+	if (name)
+		ExFreePoolWithTag(name, SER_TAG);
+	if (NT_SUCCESS(status)) {
 		p->if_registered = true;
+		p->if_named = name != NULL;
 	}
-	IoSetDeviceInterfaceState(&p->if_name, TRUE);
-	p->started = true;
-	return STATUS_SUCCESS;
+	return status;
+}
+
+static NTSTATUS ser_pdo_start(struct ser_pdo *p)
+{
+	NTSTATUS status = STATUS_SUCCESS;
+
+	ser_if_lock(p->bus);
+	if (!p->if_registered)
+		status = ser_pdo_register(p);
+	if (NT_SUCCESS(status)) {
+		IoSetDeviceInterfaceState(&p->if_name, TRUE);
+		p->started = true;
+	}
+	ser_if_unlock(p->bus);
+	return status;
 }
 
 static void ser_pdo_stop(struct ser_pdo *p)
 {
+	ser_if_lock(p->bus);
 	if (p->if_registered && p->started)
 		IoSetDeviceInterfaceState(&p->if_name, FALSE);
 	p->started = false;
+	ser_if_unlock(p->bus);
+}
+
+/*
+ * PORT_NAME came after the port's child started (the host answers
+ * PORT_READY, the PnP manager may be quicker): replace the nameless
+ * interface with one named after the port. Worker, PASSIVE_LEVEL.
+ */
+static void ser_publish_name(struct ser_dev *d, uint32_t port)
+{
+	struct ser_pdo *p;
+	KIRQL irql;
+
+	if (port >= SER_MAX_PORTS)
+		return;
+	ser_if_lock(d);
+	KeAcquireSpinLock(&d->lock, &irql);
+	p = d->port[port].pdo;
+	KeReleaseSpinLock(&d->lock, irql);
+	if (p && !p->gone && p->started && p->if_registered && !p->if_named) {
+		IoSetDeviceInterfaceState(&p->if_name, FALSE);
+		RtlFreeUnicodeString(&p->if_name);
+		p->if_registered = false;
+		if (NT_SUCCESS(ser_pdo_register(p)))
+			IoSetDeviceInterfaceState(&p->if_name, TRUE);
+	}
+	ser_if_unlock(d);
 }
 
 static NTSTATUS ser_pdo_pnp(struct ser_pdo *p, PIRP irp)
@@ -823,12 +879,18 @@ static NTSTATUS ser_pdo_pnp(struct ser_pdo *p, PIRP irp)
 
 		ser_pdo_stop(p);
 		if (p->gone) {
+			KIRQL irql;
+
 			/* No longer reported: this child is deleted for good. */
+			ser_if_lock(d);
+			KeAcquireSpinLock(&d->lock, &irql);
 			RemoveEntryList(&p->link);
-			if (p->if_registered)
-				RtlFreeUnicodeString(&p->if_name);
 			if (p->port < SER_MAX_PORTS && d->port[p->port].pdo == p)
 				d->port[p->port].pdo = NULL;
+			KeReleaseSpinLock(&d->lock, irql);
+			if (p->if_registered)
+				RtlFreeUnicodeString(&p->if_name);
+			ser_if_unlock(d);
 			vwdm_complete(irp, STATUS_SUCCESS, 0);
 			IoDeleteDevice(p->self);
 			return STATUS_SUCCESS;
@@ -1005,6 +1067,7 @@ static NTSTATUS NTAPI ser_add_device(PDRIVER_OBJECT driver, PDEVICE_OBJECT pdo)
 		return status;
 	d = CONTAINING_RECORD(wd, struct ser_dev, wd);
 	KeInitializeSpinLock(&d->lock);
+	KeInitializeEvent(&d->if_lock, SynchronizationEvent, TRUE);
 	InitializeListHead(&d->children);
 	for (i = 0; i < SER_MAX_PORTS; i++) {
 		InitializeListHead(&d->port[i].reads);

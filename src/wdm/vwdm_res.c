@@ -241,15 +241,15 @@ static BOOLEAN NTAPI vwdm_msg_isr(PKINTERRUPT intr, PVOID ctx, ULONG msg)
 	LONG bits;
 
 	UNREFERENCED_PARAMETER(intr);
-	if (!wd->intr_ready)
-		return TRUE;                 /* MSI-X messages are never shared */
 	if (!wd->multi_vector)
 		bits = VWDM_PEND_QUEUE | VWDM_PEND_CONFIG;
 	else
 		bits = msg == 0 ? VWDM_PEND_CONFIG : VWDM_PEND_QUEUE;
+	/* Before the driver is ready the event is kept for vwdm_interrupts_ready(). */
 	InterlockedOr(&wd->pending, bits);
-	KeInsertQueueDpc(&wd->dpc, NULL, NULL);
-	return TRUE;
+	if (InterlockedOr(&wd->intr_ready, 0))
+		KeInsertQueueDpc(&wd->dpc, NULL, NULL);
+	return TRUE;                     /* MSI-X messages are never shared */
 }
 
 static BOOLEAN NTAPI vwdm_line_isr(PKINTERRUPT intr, PVOID ctx)
@@ -259,9 +259,14 @@ static BOOLEAN NTAPI vwdm_line_isr(PKINTERRUPT intr, PVOID ctx)
 	LONG bits = 0;
 
 	UNREFERENCED_PARAMETER(intr);
-	if (!wd->intr_ready || !wd->vdev_ok)
+	if (!wd->vdev_ok)
 		return FALSE;
-	/* Reading the ISR status acknowledges the (possibly shared) line. */
+	/*
+	 * Reading the ISR status acknowledges the (possibly shared) line. It is
+	 * read even before the driver is ready: a level-triggered line the
+	 * device keeps asserted and nobody claims is an interrupt storm (the
+	 * device's start raises interrupts before vwdm_interrupts_ready()).
+	 */
 	isr = virtio_isr_read(&wd->vdev);
 	if (isr == 0)
 		return FALSE;
@@ -270,7 +275,8 @@ static BOOLEAN NTAPI vwdm_line_isr(PKINTERRUPT intr, PVOID ctx)
 	if (isr & VIRTIO_PCI_ISR_CONFIG)
 		bits |= VWDM_PEND_CONFIG;
 	InterlockedOr(&wd->pending, bits);
-	KeInsertQueueDpc(&wd->dpc, NULL, NULL);
+	if (InterlockedOr(&wd->intr_ready, 0))
+		KeInsertQueueDpc(&wd->dpc, NULL, NULL);
 	return TRUE;
 }
 
@@ -336,6 +342,9 @@ void vwdm_vectors(struct vwdm_dev *wd, uint16_t nqueues, uint16_t *config_vec, u
 void vwdm_interrupts_ready(struct vwdm_dev *wd, bool ready)
 {
 	InterlockedExchange(&wd->intr_ready, ready ? 1 : 0);
+	/* What the ISR acknowledged before now. */
+	if (ready && InterlockedOr(&wd->pending, 0))
+		KeInsertQueueDpc(&wd->dpc, NULL, NULL);
 }
 
 void vwdm_disconnect_interrupts(struct vwdm_dev *wd)

@@ -18,6 +18,9 @@
 #define SCSIOP_INQUIRY 0x12
 #define SCSIOP_READ_CAPACITY 0x25
 #define SCSIOP_READ 0x28
+#define SCSIOP_READ16 0x88
+#define SCSIOP_VARIABLE_LENGTH 0x7f
+#define SCSI_SA_READ32 0x0009
 #define SCSIOP_WRITE 0x2a
 #define SCSIOP_SYNCHRONIZE_CACHE 0x35
 #define SCSIOP_TEST_UNIT_READY 0x00
@@ -62,6 +65,8 @@ int disk_mode_parse(const char *name)
 		return DISK_MODE_ZERO;
 	if (!strcmp(name, "eio"))
 		return DISK_MODE_EIO;
+	if (!strcmp(name, "srbex"))
+		return DISK_MODE_SRBEX;
 	return -1;
 }
 
@@ -226,7 +231,7 @@ static int finish(const char *name, struct io_slot *sl, uint8_t op)
 
 	for (int r = 0; st == SRB_STATUS_BUSY && r < BUSY_RETRIES; r++) {
 		usleep(50);
-		busy_retries++;
+		__atomic_add_fetch(&busy_retries, 1, __ATOMIC_RELAXED);
 		issue(sl, op);
 		raw = sp_wait(sl->srb, SRB_TIMEOUT_MS);
 		st = raw & 0x3f;
@@ -253,8 +258,10 @@ static int finish(const char *name, struct io_slot *sl, uint8_t op)
 	return 0;
 }
 
-/* One pass over the whole disk with QD requests in flight. */
-static int pass(const char *name, uint8_t op, uint64_t sectors, uint32_t chunk)
+/* One pass over every stride-th chunk of the disk from chunk first, with
+ * QD requests in flight. */
+static int pass_part(const char *name, uint8_t op, uint64_t sectors, uint32_t chunk,
+		     unsigned first, unsigned stride)
 {
 	struct io_slot sl[QD];
 	uint64_t phys;
@@ -269,7 +276,8 @@ static int pass(const char *name, uint8_t op, uint64_t sectors, uint32_t chunk)
 		if (!sl[i].srb || !sl[i].buf || !sl[i].sense)
 			vh_fatal("disk test: DMA pool exhausted");
 	}
-	for (uint64_t lba = 0; lba < sectors && !bad; lba += chunk / SECTOR, k = (k + 1) % QD) {
+	for (uint64_t lba = (uint64_t)first * (chunk / SECTOR); lba < sectors && !bad;
+	     lba += (uint64_t)stride * (chunk / SECTOR), k = (k + 1) % QD) {
 		struct io_slot *s = &sl[k];
 		if (s->busy)
 			bad |= finish(name, s, op);
@@ -290,6 +298,78 @@ static int pass(const char *name, uint8_t op, uint64_t sectors, uint32_t chunk)
 		dma_free(sl[i].sense);
 	}
 	return bad;
+}
+
+/* Several processors: one submitter thread bound to each, every one
+ * taking its share of the chunks, as the disk stack on every CPU would. */
+struct pass_job {
+	const char *name;
+	uint8_t op;
+	uint64_t sectors;
+	uint32_t chunk;
+	unsigned first, stride;
+	int bad;
+};
+
+static void *pass_thread(void *arg)
+{
+	struct pass_job *j = arg;
+
+	vh_irql_set(PASSIVE_LEVEL);
+	j->bad = pass_part(j->name, j->op, j->sectors, j->chunk, j->first, j->stride);
+	return NULL;
+}
+
+static int pass(const char *name, uint8_t op, uint64_t sectors, uint32_t chunk)
+{
+	static char names[VH_MAX_CPUS][16];
+	struct pass_job jobs[VH_MAX_CPUS];
+	int ids[VH_MAX_CPUS], bad = 0;
+	unsigned n = vh_cpu_count();
+
+	if (n == 1)
+		return pass_part(name, op, sectors, chunk, 0, 1);
+	for (unsigned c = 0; c < n; c++) {
+		jobs[c] = (struct pass_job){ name, op, sectors, chunk, c, n, 0 };
+		snprintf(names[c], sizeof(names[c]), "submit%u", c);
+		ids[c] = vh_thread_start_on(names[c], VH_STACK_SIZE, pass_thread, &jobs[c], (int)c);
+	}
+	for (unsigned c = 0; c < n; c++) {
+		vh_thread_join(ids[c]);
+		bad |= jobs[c].bad;
+	}
+	return bad;
+}
+
+/* With several processors and per-queue MSI-X messages, every request
+ * queue's message must have carried completions: a driver that sends all
+ * I/O down one queue fails here. Message 0 is the configuration change. */
+static int check_queue_spread(const char *name)
+{
+	unsigned msgs = sp_message_count(), cpus = vh_cpu_count(), busy = 0, want;
+	char line[512];
+	int at = 0;
+
+	if (cpus < 2 || msgs < 3) {
+		printf("ok - %s: queue spread not checked (%u processor(s), %u MSI-X message(s))\n",
+		       name, cpus, msgs);
+		return 0;
+	}
+	for (unsigned m = 0; m < msgs; m++) {
+		unsigned long claimed;
+		uint32_t where;
+		unsigned long n = sp_message_interrupts(m, &claimed, &where);
+		if (m > 0 && claimed > 0)
+			busy++;
+		if (at < (int)sizeof(line))
+			at += snprintf(line + at, sizeof(line) - (size_t)at, "%s msg %u: %lu (cpus %#x)",
+				       m ? "," : "", m, n, where);
+	}
+	/* Queues are one per processor, up to one per data message. */
+	want = cpus < msgs - 1 ? cpus : msgs - 1;
+	printf("%s - %s: completions on %u request queue message(s), want >= %u; STOR_PERF flags %#x;%s\n",
+	       busy >= want ? "ok" : "not ok", name, busy, want, sp_perf_flags(), line);
+	return busy < want;
 }
 
 static void put_be64(uint8_t *p, uint64_t v)
@@ -655,6 +735,87 @@ static int disk_bench(const char *name, sp_srb *srb, uint64_t sectors, uint32_t 
 	return bad;
 }
 
+/* SRB_EX mode after the whole-disk passes: READ(16) through the CDB16
+ * block, then a 32-byte CDB (READ(32), SBC-3 variable-length) in a CDB32
+ * block, which a disk without protection information must refuse cleanly:
+ * an error status, never success, a crash or a hang. */
+static int srbex_ops(const char *name, sp_srb *srb, uint64_t sectors, uint8_t *buf, uint8_t *sense)
+{
+	uint8_t cdb[32], want[SECTOR], raw, st;
+	uint64_t lba = sectors / 2;
+	int bad = 0;
+	void *ext;
+
+	memset(cdb, 0, sizeof(cdb));
+	cdb[0] = SCSIOP_READ16;
+	put_be64(cdb + 2, lba);
+	be32(cdb + 10, 8);
+	memset(buf, 0xee, 8 * SECTOR);
+	st = scsi(srb, cdb, 16, buf, 8 * SECTOR, SRB_FLAGS_DATA_IN, sense);
+	for (uint32_t i = 0; st == SRB_STATUS_SUCCESS && i < 8 && !bad; i++) {
+		expected(lba + i, want);
+		bad = memcmp(buf + i * SECTOR, want, SECTOR) != 0;
+	}
+	printf("%s - %s: SRB_EX READ(16) of LBA %llu+8 (CDB16 block): SRB status %#x%s\n",
+	       st == SRB_STATUS_SUCCESS && !bad ? "ok" : "not ok", name, (unsigned long long)lba, st,
+	       bad ? ", data does not match" : "");
+	bad = st != SRB_STATUS_SUCCESS || bad;
+
+	memset(cdb, 0, sizeof(cdb));
+	cdb[0] = SCSIOP_VARIABLE_LENGTH;
+	cdb[7] = 32 - 8; /* additional CDB length */
+	cdb[8] = SCSI_SA_READ32 >> 8;
+	cdb[9] = SCSI_SA_READ32 & 0xff;
+	put_be64(cdb + 12, lba);
+	be32(cdb + 28, 1);
+	ext = srb->SrbExtension;
+	memset(srb, 0, sizeof(*srb));
+	srb->SrbExtension = ext;
+	srb->DataBuffer = buf;
+	srb->DataTransferLength = SECTOR;
+	srb->SrbFlags = SRB_FLAGS_DATA_IN;
+	srb->SenseInfoBuffer = sense;
+	srb->SenseInfoBufferLength = 18;
+	srb->TimeOutValue = SRB_TIMEOUT_MS / 1000;
+	memset(sense, 0, 18);
+	raw = sp_execute_cdb32(srb, cdb, SRB_TIMEOUT_MS);
+	st = raw & 0x3f;
+	if ((st == SRB_STATUS_ERROR && srb->ScsiStatus == SCSI_STATUS_CHECK_CONDITION &&
+	     (raw & SRB_STATUS_AUTOSENSE_VALID) && (sense[2] & 0x0f) == SENSE_ILLEGAL_REQUEST) ||
+	    st == SRB_STATUS_INVALID_REQUEST) {
+		printf("ok - %s: SRB_EX 32-byte CDB (READ(32), CDB32 block) rejected: SRB status %#x, sense key %#x, ASC %#x\n",
+		       name, raw, sense[2] & 0x0f, sense[12]);
+	} else {
+		printf("not ok - %s: SRB_EX 32-byte CDB (READ(32)): SRB status %#x, SCSI status %#x, sense key %#x (want ILLEGAL REQUEST or SRB_STATUS_INVALID_REQUEST)\n",
+		       name, raw, srb->ScsiStatus, sense[2] & 0x0f);
+		bad = 1;
+	}
+	return bad;
+}
+
+/* "#" line: the busy traffic between miniport and port (the emulated
+ * StorPort resubmits SRB_STATUS_BUSY requests itself). Every request has
+ * completed by now, so a LUN or adapter still busy would stall the next
+ * one forever; the miniport gets a moment for a late Ready call. */
+static int report_busy(const char *name)
+{
+	struct sp_busy_stats b;
+
+	sp_busy_stats(&b);
+	for (int i = 0; i < 200 && (b.lun_busy_now || b.adapter_busy_now); i++) {
+		usleep(10000);
+		sp_busy_stats(&b);
+	}
+	printf("# %s: busy: %lu StorPortDeviceBusy, %lu StorPortDeviceReady, %lu StorPortBusy; %lu SRB_STATUS_BUSY completions, %lu resubmissions by the port, %lu requests held while busy; %lu retried by the disk test\n",
+	       name, b.device_busy, b.device_ready, b.adapter_busy, b.busy_completions,
+	       b.resubmissions, b.held, busy_retries);
+	if (!b.lun_busy_now && !b.adapter_busy_now)
+		return 0;
+	printf("not ok - %s: the %s is still busy with nothing outstanding (StorPort%sBusy without a matching Ready): the next request would hang\n",
+	       name, b.lun_busy_now ? "LUN" : "adapter", b.lun_busy_now ? "Device" : "");
+	return 1;
+}
+
 int disk_test_run(const char *name)
 {
 	uint8_t cdb[16], *buf, *sense;
@@ -675,6 +836,15 @@ int disk_test_run(const char *name)
 	if (!srb || !buf || !sense) {
 		printf("not ok - %s: disk test buffers\n", name);
 		return 1;
+	}
+	if (mode == DISK_MODE_SRBEX) {
+		if (sp_use_srb_ex(true)) {
+			printf("not ok - %s: SRB_EX mode: the miniport does not declare SRB_TYPE_FLAG_STORAGE_REQUEST_BLOCK with BTL8 addresses\n",
+			       name);
+			return 1;
+		}
+		printf("ok - %s: SRB_EX mode: every request is a STORAGE_REQUEST_BLOCK (BTL8 address, CDB16 block)\n",
+		       name);
 	}
 
 	memset(cdb, 0, sizeof(cdb));
@@ -741,6 +911,8 @@ int disk_test_run(const char *name)
 
 	if (mode == DISK_MODE_EIO)
 		failed += eio_after_read(name, srb, chunk, buf, sense);
+	if (mode == DISK_MODE_SRBEX)
+		failed += srbex_ops(name, srb, sectors, buf, sense);
 	if (mode == DISK_MODE_ZERO && !zero_ops(name, srb, sectors, buf, sense)) {
 		t0 = vh_now_ns();
 		if (pass(name, SCSIOP_READ, sectors, chunk))
@@ -756,6 +928,8 @@ int disk_test_run(const char *name)
 	       st != SRB_STATUS_SUCCESS ? "ok" : "not ok", name, st);
 	failed += st == SRB_STATUS_SUCCESS;
 
+	failed += check_queue_spread(name);
+	failed += report_busy(name);
 	irqs = sp_interrupts(&claimed);
 	printf("# %s: %lu interrupts delivered, %lu claimed; %lu requests retried after SRB_STATUS_BUSY; %lu port I/O accesses (%s transport)\n",
 	       name, irqs, claimed, busy_retries, sp_port_accesses(),

@@ -11,8 +11,11 @@
  *          image must hold zeroes there and the pattern elsewhere
  *   eio    basic against a blkdebug drive failing reads of
  *          DISK_EIO_READ_LBA and writes of DISK_EIO_WRITE_LBA
- *          (ci/vm/blkdebug-eio.conf holds the same numbers) */
-enum disk_mode { DISK_MODE_BASIC, DISK_MODE_ZERO, DISK_MODE_EIO };
+ *          (ci/vm/blkdebug-eio.conf holds the same numbers)
+ *   srbex  basic with STORAGE_REQUEST_BLOCKs (CDB16 blocks, BTL8 address),
+ *          plus READ(16) and a 32-byte CDB the miniport must reject; fails
+ *          unless the miniport declared SRB_TYPE_FLAG_STORAGE_REQUEST_BLOCK */
+enum disk_mode { DISK_MODE_BASIC, DISK_MODE_ZERO, DISK_MODE_EIO, DISK_MODE_SRBEX };
 
 #define DISK_EIO_READ_LBA 6000u
 #define DISK_EIO_WRITE_LBA 20000u

@@ -514,3 +514,15 @@ const char *infreg_ndis_param(const struct infreg *r, const char *name)
 	v = infreg_find(r, INFREG_DRIVER, key, "Default");
 	return v ? v->data : NULL;
 }
+
+static struct infreg vh_installed;
+
+bool vh_registry_load(const char *path, char *err, size_t errlen)
+{
+	return infreg_load(&vh_installed, path, "amd64", err, errlen);
+}
+
+const struct infreg *vh_registry(void)
+{
+	return &vh_installed;
+}

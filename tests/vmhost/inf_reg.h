@@ -53,4 +53,9 @@ const struct infreg_value *infreg_find(const struct infreg *r, enum infreg_root 
  * the INF sets neither. */
 const char *infreg_ndis_param(const struct infreg *r, const char *name);
 
+/* The installed registry of the driver vdphost runs (vdphost --inf FILE);
+ * empty until loaded. The emulated ports read it. */
+bool vh_registry_load(const char *path, char *err, size_t errlen);
+const struct infreg *vh_registry(void);
+
 #endif

@@ -26,6 +26,12 @@
 
 static const uint8_t my_ip[4] = { 192, 168, 77, 2 };
 static const uint8_t peer_ip[4] = { 192, 168, 77, 1 };
+/* IPv6 (LSO over IPv6): the vhost-user guest test puts fd77::1 on Linux's
+ * side; the test resolves nothing (Linux's MAC comes from ARP) and answers
+ * Linux's neighbour solicitations for fd77::2. */
+static const uint8_t my_ip6[16] = { 0xfd, 0x77, [15] = 2 };
+static const uint8_t peer_ip6[16] = { 0xfd, 0x77, [15] = 1 };
+#define IP6_HLEN 40
 static uint8_t my_mac[6], peer_mac[6];
 static const char *svc;
 static int failures;
@@ -114,6 +120,44 @@ static void answer_arp(const uint8_t *f, size_t len)
 	send_frame(r, sizeof(r), 0, "ARP reply");
 }
 
+/* IPv6 neighbour discovery, just enough for the LSO test over IPv6: a
+ * Neighbor Solicitation/Advertisement (RFC 4861, 4.3/4.4) of 32 bytes with
+ * a link-layer address option. */
+static void nd_frame(uint8_t *r, const uint8_t *dst_mac, const uint8_t *dst_ip, uint8_t type,
+		     uint8_t flags, const uint8_t *target)
+{
+	uint8_t *ip = r + ETH_HLEN, *m = ip + IP6_HLEN;
+
+	eth(r, dst_mac, 0x86dd);
+	memset(ip, 0, IP6_HLEN + 32);
+	ip[0] = 0x60;
+	put16(ip + 4, 32);
+	ip[6] = 58;
+	ip[7] = 255;
+	memcpy(ip + 8, my_ip6, 16);
+	memcpy(ip + 24, dst_ip, 16);
+	m[0] = type;
+	m[4] = flags;
+	memcpy(m + 8, target, 16);
+	m[24] = type == 135 ? 1 : 2; /* source / target link-layer address */
+	m[25] = 1;
+	memcpy(m + 26, my_mac, 6);
+	put16(m + 2, fold(sum16(m, 32, sum16(ip + 8, 32, 0) + 58 + 32)));
+}
+
+static void answer_ns(const uint8_t *f, size_t len)
+{
+	static const uint8_t unspec[16];
+	const uint8_t *ip = f + ETH_HLEN;
+	uint8_t r[ETH_HLEN + IP6_HLEN + 32];
+
+	if (len < ETH_HLEN + IP6_HLEN + 24 || ip[6] != 58 || ip[IP6_HLEN] != 135 ||
+	    memcmp(ip + IP6_HLEN + 8, my_ip6, 16) || !memcmp(ip + 8, unspec, 16))
+		return;
+	nd_frame(r, f + 6, ip + 8, 136, 0x60 /* Solicited, Override */, my_ip6);
+	send_frame(r, sizeof(r), 0, "IPv6 Neighbor Advertisement");
+}
+
 /* Checks a received IPv4 frame's header and L4 checksums; the miniport's
  * receive checksum info may vouch for an L4 checksum the device left partial. */
 static bool check_ipv4(const uint8_t *f, size_t len, uint64_t info, const char *what)
@@ -160,6 +204,39 @@ static bool check_ipv4(const uint8_t *f, size_t len, uint64_t info, const char *
 	return true;
 }
 
+/* The same for an IPv6 frame without extension headers. */
+static bool check_ipv6(const uint8_t *f, size_t len, uint64_t info, const char *what)
+{
+	const uint8_t *ip = f + ETH_HLEN;
+	size_t pl;
+
+	if (len < ETH_HLEN + IP6_HLEN || ip[0] >> 4 != 6) {
+		FAIL("%s: not an IPv6 frame", what);
+		return false;
+	}
+	pl = get16(ip + 4);
+	if (pl > len - ETH_HLEN - IP6_HLEN) {
+		FAIL("%s: IPv6 payload length %zu, frame %zu", what, pl, len);
+		return false;
+	}
+	if (ip[6] == 6 || ip[6] == 17) {
+		bool good = fold(sum16(ip + IP6_HLEN, pl, sum16(ip + 8, 32, 0) + ip[6] + (uint32_t)pl)) == 0;
+		bool vouched = ip[6] == 6 ? (info >> 3) & 1 : (info >> 4) & 1;
+		bool failed = ip[6] == 6 ? info & 1 : (info >> 1) & 1;
+		if (failed && good) {
+			FAIL("%s: miniport reports a checksum failure on a correct frame", what);
+			return false;
+		}
+		if (!good && !vouched) {
+			FAIL("%s: bad %s checksum over IPv6 (receive info %#llx)", what,
+			     ip[6] == 6 ? "TCP" : "UDP", (unsigned long long)info);
+			return false;
+		}
+	}
+	frames_checked++;
+	return true;
+}
+
 typedef bool match_fn(const uint8_t *f, size_t len, void *arg);
 
 /* Next frame that matches; answers ARP for our address meanwhile. */
@@ -188,6 +265,8 @@ static size_t wait_for(match_fn *m, void *arg, uint8_t *buf, uint64_t *info, uns
 		}
 		if (get16(buf + 12) == 0x0806)
 			answer_arp(buf, n);
+		if (get16(buf + 12) == 0x86dd)
+			answer_ns(buf, n);
 		if (m(buf, n, arg)) {
 			if (info)
 				*info = ci;
@@ -604,19 +683,35 @@ struct tcp_conn {
 	uint16_t sport;
 	uint32_t snd_nxt, rcv_nxt;
 	int offload; /* 1: TCP checksum, 2: IPv4 header checksum by the miniport */
-	uint8_t got[8192];
+	bool v6;     /* over IPv6 (fd77::2 -> fd77::1), checksums by the test */
+	uint8_t got[160 * 1024];
 	size_t got_len;
 	bool peer_fin;
+	/* Data segments received, and how many the miniport vouched for
+	 * (NDIS_TCP_IP_CHECKSUM_NET_BUFFER_LIST_INFO.Receive.TcpChecksumSucceeded). */
+	unsigned long rx_data, rx_tcp_ok;
 };
+
+static void ip6_hdr(uint8_t *ip, size_t l4len)
+{
+	memset(ip, 0, IP6_HLEN);
+	ip[0] = 0x60;
+	put16(ip + 4, (uint16_t)l4len);
+	ip[6] = 6;
+	ip[7] = 64;
+	memcpy(ip + 8, my_ip6, 16);
+	memcpy(ip + 24, peer_ip6, 16);
+}
 
 static bool tcp_send(struct tcp_conn *c, uint8_t flags, const uint8_t *data, size_t dlen)
 {
 	uint8_t f[FRAME_MAX];
-	uint8_t *ip = f + ETH_HLEN, *t = ip + IP_HLEN;
+	size_t ipl = c->v6 ? IP6_HLEN : IP_HLEN;
+	uint8_t *ip = f + ETH_HLEN, *t = ip + ipl;
 	size_t hl = TCP_HLEN + ((flags & 0x02) ? 4 : 0), l4 = hl + dlen;
 	uint64_t tx = 0;
 
-	eth(f, peer_mac, 0x0800);
+	eth(f, peer_mac, c->v6 ? 0x86dd : 0x0800);
 	memset(t, 0, hl);
 	put16(t, c->sport);
 	put16(t + 2, NET_ECHO_PORT);
@@ -628,9 +723,14 @@ static bool tcp_send(struct tcp_conn *c, uint8_t flags, const uint8_t *data, siz
 	if (flags & 0x02) { /* MSS option */
 		t[20] = 2;
 		t[21] = 4;
-		put16(t + 22, 1460);
+		put16(t + 22, c->v6 ? 1440 : 1460);
 	}
 	memcpy(t + hl, data, dlen);
+	if (c->v6) {
+		ip6_hdr(ip, l4);
+		put16(t + 16, fold(sum16(t, l4, sum16(ip + 8, 32, 0) + 6 + (uint32_t)l4)));
+		return send_frame(f, ETH_HLEN + IP6_HLEN + l4, 0, "TCP segment over IPv6");
+	}
 	ip_hdr(ip, 6, l4, (uint16_t)(c->snd_nxt & 0xffff));
 	if (c->offload & 1)
 		tx = 1u | 1u << 2 | (uint64_t)(ETH_HLEN + IP_HLEN) << 16; /* IsIPv4, TcpChecksum */
@@ -648,6 +748,10 @@ static bool is_tcp(const uint8_t *f, size_t len, void *arg)
 	struct tcp_conn *c = arg;
 	const uint8_t *ip = f + ETH_HLEN;
 
+	if (c->v6)
+		return len >= ETH_HLEN + IP6_HLEN + TCP_HLEN && get16(f + 12) == 0x86dd && ip[6] == 6 &&
+		       !memcmp(ip + 8, peer_ip6, 16) && get16(ip + IP6_HLEN) == NET_ECHO_PORT &&
+		       get16(ip + IP6_HLEN + 2) == c->sport;
 	return len >= ETH_HLEN + IP_HLEN + TCP_HLEN && get16(f + 12) == 0x0800 && ip[9] == 6 &&
 	       !memcmp(ip + 12, peer_ip, 4) && get16(ip + IP_HLEN) == NET_ECHO_PORT &&
 	       get16(ip + IP_HLEN + 2) == c->sport;
@@ -660,21 +764,21 @@ static int tcp_recv(struct tcp_conn *c, unsigned ms, uint8_t *flags_out)
 	uint64_t info;
 	size_t n = wait_for(is_tcp, c, r, &info, ms);
 	const uint8_t *ip = r + ETH_HLEN, *t;
-	size_t tot, hl, dlen;
+	size_t ipl = c->v6 ? IP6_HLEN : IP_HLEN, tot, hl, dlen;
 	uint32_t seq;
 
 	if (!n)
 		return 0;
-	if (!check_ipv4(r, n, info, "TCP segment"))
+	if (!(c->v6 ? check_ipv6 : check_ipv4)(r, n, info, "TCP segment"))
 		return -1;
-	t = ip + IP_HLEN;
-	tot = get16(ip + 2);
+	t = ip + ipl;
+	tot = c->v6 ? IP6_HLEN + get16(ip + 4) : get16(ip + 2);
 	hl = (size_t)(t[12] >> 4) * 4;
-	if (hl < TCP_HLEN || hl > tot - IP_HLEN) {
+	if (hl < TCP_HLEN || hl > tot - ipl) {
 		FAIL("TCP: header length %zu", hl);
 		return -1;
 	}
-	dlen = tot - IP_HLEN - hl;
+	dlen = tot - ipl - hl;
 	seq = get32(t + 4);
 	*flags_out = t[13];
 	if (t[13] & 0x04) {
@@ -684,6 +788,10 @@ static int tcp_recv(struct tcp_conn *c, unsigned ms, uint8_t *flags_out)
 	if (t[13] & 0x02) { /* SYN-ACK */
 		c->rcv_nxt = seq + 1;
 		return 1;
+	}
+	if (dlen) {
+		c->rx_data++;
+		c->rx_tcp_ok += (info >> 3) & 1;
 	}
 	if (dlen && seq == c->rcv_nxt && c->got_len + dlen <= sizeof(c->got)) {
 		memcpy(c->got + c->got_len, t + hl, dlen);
@@ -759,6 +867,207 @@ static void test_tcp(size_t total, int offload, const char *label)
 	OK("%s: TCP handshake, %zu bytes echoed in order, FIN both ways", label, total);
 out:
 	free(c);
+}
+
+/* ------------------------------------------------------------ LSO and receive checksums */
+
+/* What the miniport enabled (OID_TCP_OFFLOAD_CURRENT_CONFIG, an NDIS_OFFLOAD:
+ * Checksum.IPv4Receive flags at 16, LsoV2.IPv4 at 80, LsoV2.IPv6 at 92). */
+#define ND_OID_TCP_OFFLOAD_CURRENT_CONFIG 0xFC01020Bu
+
+struct offload_cfg {
+	bool rx_tcp4, rx_tcp6;
+	uint32_t lso4_max, lso6_max;
+};
+
+static uint32_t le32(const uint8_t *p) { return (uint32_t)p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+
+static bool query_offload(struct offload_cfg *c)
+{
+	uint8_t o[256];
+	uint32_t done = 0, need = 0, st;
+
+	memset(o, 0, sizeof(o));
+	memset(c, 0, sizeof(*c));
+	st = nd_oid(false, ND_OID_TCP_OFFLOAD_CURRENT_CONFIG, o, sizeof(o), &done, &need);
+	if (st != ND_STATUS_SUCCESS || done < 108 || o[0] != 0xA7 /* NDIS_OBJECT_TYPE_OFFLOAD */) {
+		FAIL("OID_TCP_OFFLOAD_CURRENT_CONFIG: status %#x, %u bytes, type %#x", st, done, o[0]);
+		return false;
+	}
+	c->rx_tcp4 = ((le32(o + 16) >> 4) & 3) != 0;
+	c->rx_tcp6 = ((le32(o + 32) >> 4) & 3) != 0; /* Checksum.IPv6Receive */
+	if (le32(o + 80))
+		c->lso4_max = le32(o + 84);
+	if (le32(o + 92))
+		c->lso6_max = le32(o + 96);
+	return true;
+}
+
+/* One large TCP send as Windows' TCP/IP hands it to an LSOv2 miniport:
+ * IPv4 total length 0, TCP checksum seeded with the pseudo-header sum
+ * without the length, MSS and TCP header offset in the NBL. */
+static bool tcp_send_lso(struct tcp_conn *c, const uint8_t *data, size_t dlen, unsigned mss)
+{
+	size_t ipl = c->v6 ? IP6_HLEN : IP_HLEN, len = ETH_HLEN + ipl + TCP_HLEN + dlen;
+	uint8_t *f = malloc(len), *ip, *t;
+	uint32_t ps;
+	bool ok;
+
+	if (!f)
+		vh_fatal("tcp_send_lso: out of memory");
+	ip = f + ETH_HLEN;
+	t = ip + ipl;
+	eth(f, peer_mac, c->v6 ? 0x86dd : 0x0800);
+	if (c->v6) {
+		ip6_hdr(ip, 0); /* payload length 0, as for IPv4's total length */
+		ps = sum16(ip + 8, 32, 0) + 6;
+	} else {
+		ip_hdr(ip, 6, 0, (uint16_t)(c->snd_nxt & 0xffff));
+		put16(ip + 2, 0);
+		put16(ip + 10, 0);
+		ps = sum16(ip + 12, 8, 0) + 6;
+	}
+	memset(t, 0, TCP_HLEN);
+	put16(t, c->sport);
+	put16(t + 2, NET_ECHO_PORT);
+	put32(t + 4, c->snd_nxt);
+	put32(t + 8, c->rcv_nxt);
+	t[12] = (TCP_HLEN / 4) << 4;
+	t[13] = 0x18;
+	put16(t + 14, 65535);
+	memcpy(t + TCP_HLEN, data, dlen);
+	put16(t + 16, (uint16_t)~fold(ps));
+	/* LsoV2Transmit: MSS, TcpHeaderOffset, Type V2, IPVersion. */
+	nd_send_lso_info = (uint64_t)mss | (uint64_t)(ETH_HLEN + ipl) << 20 | 1ull << 30 |
+			   (uint64_t)c->v6 << 31;
+	ok = send_frame(f, len, 0, "LSOv2 TCP send");
+	free(f);
+	return ok;
+}
+
+static bool tcp_connect(struct tcp_conn *c, const char *label)
+{
+	uint8_t fl = 0;
+
+	for (int tries = 0; tries < 3 && !c->rcv_nxt; tries++) {
+		uint64_t end;
+		if (!tcp_send(c, 0x02, NULL, 0))
+			return false;
+		end = vh_now_ns() + 2000000000ull;
+		while (!c->rcv_nxt && vh_now_ns() < end)
+			if (tcp_recv(c, 500, &fl) < 0)
+				return false;
+	}
+	if (!c->rcv_nxt) {
+		FAIL("%s: no SYN-ACK from port %u", label, NET_ECHO_PORT);
+		return false;
+	}
+	c->snd_nxt++;
+	return tcp_send(c, 0x10, NULL, 0);
+}
+
+/* LSOv2 sends of 16 and 60 KiB that Linux must receive intact; its echo
+ * comes back as TSO frames that the switch segments (the miniport takes no
+ * GUEST_TSO), each checked and, with GUEST_CSUM, vouched for by the miniport. */
+static void test_lso(const struct offload_cfg *oc, bool v6)
+{
+	static const size_t sizes[] = { 16384, 60000 };
+	const unsigned mss = v6 ? 1440 : 1460;
+	struct tcp_conn *c = calloc(1, sizeof(*c));
+	uint8_t *data = malloc(16384 + 60000), fl = 0;
+	size_t total = 0;
+	const char *label = v6 ? "LSOv2 IPv6" : "LSOv2 IPv4";
+	uint32_t max = v6 ? oc->lso6_max : oc->lso4_max;
+	bool rx_ok = v6 ? oc->rx_tcp6 : oc->rx_tcp4;
+
+	if (!c || !data)
+		vh_fatal("test_lso: out of memory");
+	for (size_t i = 0; i < 16384 + 60000; i++)
+		data[i] = (uint8_t)(i * 7 + i / 251 + v6);
+	if (v6) {
+		/* Our solicitation with its source link-layer address gives Linux a
+		 * neighbour entry for us; later probes are unicast and answered. */
+		static const uint8_t sn_mac[6] = { 0x33, 0x33, 0xff, 0, 0, 1 };
+		static const uint8_t sn_ip[16] = { 0xff, 0x02, [11] = 1, [12] = 0xff, [15] = 1 };
+		uint8_t ns[ETH_HLEN + IP6_HLEN + 32];
+		nd_frame(ns, sn_mac, sn_ip, 135, 0, peer_ip6);
+		send_frame(ns, sizeof(ns), 0, "IPv6 Neighbor Solicitation");
+	}
+	c->v6 = v6;
+	c->sport = v6 ? 43100 : 43000;
+	c->snd_nxt = v6 ? 0x6000000u : 0x5000000u;
+	if (!tcp_connect(c, label))
+		goto out;
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		uint64_t end;
+		if (sizes[k] > max) {
+			FAIL("%s: MaxOffLoadSize %u is below %zu", label, max, sizes[k]);
+			goto out;
+		}
+		if (!tcp_send_lso(c, data + total, sizes[k], mss))
+			goto out;
+		c->snd_nxt += (uint32_t)sizes[k];
+		total += sizes[k];
+		end = vh_now_ns() + 10000000000ull;
+		while (c->got_len < total && vh_now_ns() < end)
+			if (tcp_recv(c, 500, &fl) < 0)
+				goto out;
+		if (c->got_len != total || memcmp(c->got, data, total)) {
+			FAIL("%s: %zu-byte send: %zu of %zu bytes echoed back%s", label, sizes[k],
+			     c->got_len, total, c->got_len == total ? " but they differ" : "");
+			goto out;
+		}
+		OK("%s: one %zu-byte send (MSS %u) reached Linux intact and came back as %zu bytes "
+		   "in order", label, sizes[k], mss, sizes[k]);
+	}
+	tcp_send(c, 0x11, NULL, 0);
+	c->snd_nxt++;
+	{
+		uint64_t end = vh_now_ns() + 5000000000ull;
+		while (!c->peer_fin && vh_now_ns() < end)
+			if (tcp_recv(c, 500, &fl) < 0)
+				goto out;
+	}
+	if (!c->peer_fin) {
+		FAIL("%s: the peer did not close the connection", label);
+		goto out;
+	}
+	OK("large TCP receive from Linux over %s: %zu bytes in %lu segments in order, each with a "
+	   "right checksum or one the miniport vouched for", v6 ? "IPv6" : "IPv4", total, c->rx_data);
+	if (rx_ok) {
+		if (c->rx_tcp_ok == c->rx_data)
+			OK("receive checksum offload: all %lu TCP data segments over %s carried "
+			   "TcpChecksumSucceeded", c->rx_data, v6 ? "IPv6" : "IPv4");
+		else
+			FAIL("receive checksum offload enabled, but only %lu of %lu TCP data segments "
+			     "carried TcpChecksumSucceeded", c->rx_tcp_ok, c->rx_data);
+	} else if (c->rx_tcp_ok) {
+		FAIL("%lu TCP segments carried TcpChecksumSucceeded with receive checksum offload off",
+		     c->rx_tcp_ok);
+	} else {
+		printf("# %s: receive TCP checksum offload not enabled (no GUEST_CSUM)\n", svc);
+	}
+out:
+	free(data);
+	free(c);
+}
+
+static void test_offloads(void)
+{
+	struct offload_cfg oc;
+
+	if (!query_offload(&oc))
+		return;
+	printf("# %s: offloads enabled: LSOv2 IPv4 %u bytes, IPv6 %u bytes; TCP receive checksum "
+	       "IPv4 %s, IPv6 %s\n", svc, oc.lso4_max, oc.lso6_max, oc.rx_tcp4 ? "on" : "off",
+	       oc.rx_tcp6 ? "on" : "off");
+	if (oc.lso6_max)
+		test_lso(&oc, true);
+	if (oc.lso4_max)
+		test_lso(&oc, false);
+	else
+		printf("# %s: the miniport enables no LSOv2 (the device offers no HOST_TSO4); large "
+		       "sends not tested\n", svc);
 }
 
 /* ------------------------------------------------------------ link */
@@ -843,6 +1152,7 @@ int net_test_run(const char *service, const char *link_ctl)
 		printf("# %s: the miniport enables no IPv4 TCP transmit checksum offload "
 		       "(the device offers no VIRTIO_NET_F_CSUM); offloaded sends not tested\n", svc);
 	}
+	test_offloads();
 	if (link_ctl)
 		test_link(link_ctl);
 	nd_counts(&cn);
@@ -863,9 +1173,11 @@ int net_test_run(const char *service, const char *link_ctl)
 int net_echo_server(int port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	struct pollfd p[34];
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port) };
+	struct pollfd p[35];
 	int udp = socket(AF_INET, SOCK_DGRAM, 0), tcp = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-	unsigned np = 2;
+	int tcp6 = socket(AF_INET6, SOCK_STREAM, 0);
+	unsigned np = 3;
 	char buf[65536];
 
 	if (udp < 0 || tcp < 0 || setsockopt(tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
@@ -874,8 +1186,17 @@ int net_echo_server(int port)
 		fprintf(stderr, "echo server: %s\n", strerror(errno));
 		return 1;
 	}
+	/* IPv6 is optional: without it the listener is simply absent. */
+	if (tcp6 >= 0 && (setsockopt(tcp6, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) ||
+			  setsockopt(tcp6, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+			  bind(tcp6, (struct sockaddr *)&a6, sizeof(a6)) || listen(tcp6, 8))) {
+		fprintf(stderr, "echo server: IPv6: %s\n", strerror(errno));
+		close(tcp6);
+		tcp6 = -1;
+	}
 	p[0] = (struct pollfd){ udp, POLLIN, 0 };
 	p[1] = (struct pollfd){ tcp, POLLIN, 0 };
+	p[2] = (struct pollfd){ tcp6, POLLIN, 0 };
 	for (;;) {
 		if (poll(p, np, -1) < 0)
 			continue;
@@ -886,12 +1207,14 @@ int net_echo_server(int port)
 			if (n >= 0)
 				sendto(udp, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
 		}
-		if ((p[1].revents & POLLIN) && np < 34) {
-			int s = accept(tcp, NULL, NULL);
-			if (s >= 0)
-				p[np++] = (struct pollfd){ s, POLLIN, 0 };
+		for (unsigned l = 1; l <= 2; l++) {
+			if ((p[l].revents & POLLIN) && np < 35) {
+				int s = accept(p[l].fd, NULL, NULL);
+				if (s >= 0)
+					p[np++] = (struct pollfd){ s, POLLIN, 0 };
+			}
 		}
-		for (unsigned i = 2; i < np; i++) {
+		for (unsigned i = 3; i < np; i++) {
 			ssize_t n;
 			if (!p[i].revents)
 				continue;

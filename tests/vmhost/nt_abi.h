@@ -93,6 +93,14 @@ _Static_assert(offsetof(nt_driver_object, DriverUnload) == 0x68, "DRIVER_OBJECT.
 _Static_assert(offsetof(nt_driver_object, MajorFunction) == 0x70, "DRIVER_OBJECT.MajorFunction");
 _Static_assert(sizeof(nt_driver_object) == 0x150, "DRIVER_OBJECT x64 size");
 
+/* PROCESSOR_NUMBER: the host has one group. */
+typedef struct nt_processor_number {
+	uint16_t Group;
+	uint8_t Number;
+	uint8_t Reserved;
+} nt_processor_number;
+_Static_assert(sizeof(nt_processor_number) == 4, "PROCESSOR_NUMBER size");
+
 struct nt_kdpc;
 typedef void NTAPI nt_deferred_routine(struct nt_kdpc *, void *, void *, void *);
 

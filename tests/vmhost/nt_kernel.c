@@ -50,6 +50,18 @@ static uint32_t NTAPI nt_DbgPrintEx(uint32_t component, uint32_t level, const ch
 	return STATUS_SUCCESS;
 }
 
+/* The va_list form NDIS and WDF drivers route their log helpers through. */
+static uint32_t NTAPI nt_vDbgPrintEx(uint32_t component, uint32_t level, const char *fmt,
+				     __builtin_ms_va_list ap)
+{
+	(void)component;
+	(void)level;
+	if (!fmt)
+		return STATUS_INVALID_PARAMETER;
+	dbg_out(fmt, &ap);
+	return STATUS_SUCCESS;
+}
+
 static void NTAPI nt_KeBugCheckEx(uint32_t code, uint64_t p1, uint64_t p2, uint64_t p3, uint64_t p4)
 {
 	vh_fatal("driver called KeBugCheckEx(0x%08x, 0x%llx, 0x%llx, 0x%llx, 0x%llx)", code,
@@ -81,7 +93,7 @@ static nt_irql NTAPI nt_KfRaiseIrql(nt_irql irql)
 
 	if (irql < old)
 		vh_fatal("KfRaiseIrql(%u) below the current IRQL %u", irql, old);
-	vh_set_irql(irql);
+	vh_irql_set(irql);
 	return old;
 }
 
@@ -94,7 +106,7 @@ static void NTAPI nt_KfLowerIrql(nt_irql irql)
 {
 	if (irql > vh_irql())
 		vh_fatal("KeLowerIrql(%u) above the current IRQL %u", irql, vh_irql());
-	vh_set_irql(irql);
+	vh_irql_set(irql);
 }
 
 /* ------------------------------------------------------------ spin locks */
@@ -155,7 +167,7 @@ static nt_irql NTAPI nt_KeAcquireSpinLockRaiseToDpc(nt_kspin_lock *lock)
 
 	if (old > DISPATCH_LEVEL)
 		bugcheck_irql("KeAcquireSpinLock", old, DISPATCH_LEVEL);
-	vh_set_irql(DISPATCH_LEVEL);
+	vh_irql_set(DISPATCH_LEVEL);
 	vh_spin_acquire(lock, "KeAcquireSpinLock");
 	return old;
 }
@@ -165,7 +177,7 @@ static void NTAPI nt_KeReleaseSpinLock(nt_kspin_lock *lock, nt_irql old)
 	vh_spin_release(lock, "KeReleaseSpinLock");
 	if (old > DISPATCH_LEVEL)
 		vh_fatal("KeReleaseSpinLock: bad saved IRQL %u", old);
-	vh_set_irql(old);
+	vh_irql_set(old);
 }
 
 static void NTAPI nt_KeAcquireSpinLockAtDpcLevel(nt_kspin_lock *lock)
@@ -440,23 +452,169 @@ static nt_status NTAPI nt_KeDelayExecutionThread(int8_t mode, uint8_t alertable,
 	return STATUS_SUCCESS;
 }
 
+/* ------------------------------------------------------------ processors */
+
+/* Windows processor n is the n-th CPU of the process's affinity mask, so a
+ * guest booted with -smp 2 shows two processors and -smp 1 shows one. */
+static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
+static int cpu_linux[VH_MAX_CPUS];
+static unsigned cpu_n;
+static cpu_set_t cpu_all;
+
+/* Processor this thread is bound to (-1: none), and whether it is pinned
+ * for an IRQL >= DISPATCH_LEVEL stretch. */
+static __thread int cpu_bound = -1;
+static __thread bool cpu_pinned;
+
+static void cpu_init(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_ZERO(&cpu_all);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		for (int c = 0; c < CPU_SETSIZE && cpu_n < VH_MAX_CPUS; c++)
+			if (CPU_ISSET(c, &set)) {
+				cpu_linux[cpu_n++] = c;
+				CPU_SET(c, &cpu_all);
+			}
+	if (!cpu_n) {
+		/* No affinity information: one processor, nothing is ever pinned. */
+		cpu_n = 1;
+		cpu_linux[0] = -1;
+	}
+}
+
+unsigned vh_cpu_count(void)
+{
+	pthread_once(&cpu_once, cpu_init);
+	return cpu_n;
+}
+
+unsigned vh_cpu_current(void)
+{
+	int c;
+
+	if (vh_cpu_count() == 1)
+		return 0;
+	if (cpu_bound >= 0)
+		return (unsigned)cpu_bound;
+	c = sched_getcpu();
+	for (unsigned i = 0; i < cpu_n; i++)
+		if (cpu_linux[i] == c)
+			return i;
+	return 0;
+}
+
+static void cpu_set_affinity(int n)
+{
+	cpu_set_t one;
+
+	if (vh_cpu_count() == 1 || cpu_linux[0] < 0)
+		return;
+	if (n < 0) {
+		sched_setaffinity(0, sizeof(cpu_all), &cpu_all);
+		return;
+	}
+	CPU_ZERO(&one);
+	CPU_SET(cpu_linux[n], &one);
+	/* Linux moves the thread before the call returns. */
+	if (sched_setaffinity(0, sizeof(one), &one))
+		vh_fatal("cannot bind a thread to CPU %d", cpu_linux[n]);
+}
+
+void vh_cpu_bind(int n)
+{
+	if (n >= (int)vh_cpu_count())
+		vh_fatal("vh_cpu_bind(%d): only %u processors", n, cpu_n);
+	if (vh_irql() >= DISPATCH_LEVEL && n != (int)vh_cpu_current())
+		vh_fatal("a thread at IRQL %u may not change processor", vh_irql());
+	cpu_pinned = false;
+	cpu_bound = n;
+	cpu_set_affinity(n);
+}
+
+void vh_irql_set(nt_irql irql)
+{
+	nt_irql old = vh_irql();
+
+	/* Pin before raising: whatever runs at DISPATCH_LEVEL sees one CPU. */
+	if (irql >= DISPATCH_LEVEL && old < DISPATCH_LEVEL && cpu_bound < 0 && !cpu_pinned &&
+	    vh_cpu_count() > 1) {
+		unsigned n = vh_cpu_current();
+		cpu_set_affinity((int)n);
+		cpu_pinned = true;
+	}
+	vh_set_irql(irql);
+	if (irql < DISPATCH_LEVEL && cpu_pinned) {
+		cpu_pinned = false;
+		cpu_set_affinity(-1);
+	}
+}
+
+#define ALL_PROCESSOR_GROUPS 0xffff
+
 static uint32_t NTAPI nt_KeQueryActiveProcessorCount(uint64_t *mask)
 {
+	unsigned n = vh_cpu_count();
+
 	if (mask)
-		*mask = 1;
-	return 1;
+		*mask = n >= 64 ? ~0ull : (1ull << n) - 1;
+	return n;
 }
 
 static uint32_t NTAPI nt_KeQueryActiveProcessorCountEx(uint16_t group)
 {
-	return group == 0 || group == 0xffff ? 1 : 0;
+	return group == 0 || group == ALL_PROCESSOR_GROUPS ? vh_cpu_count() : 0;
 }
 
-static uint32_t NTAPI nt_KeGetCurrentProcessorNumberEx(void *procnum)
+static uint32_t NTAPI nt_KeQueryMaximumProcessorCount(void)
 {
-	if (procnum)
-		memset(procnum, 0, 4); /* PROCESSOR_NUMBER {Group, Number, Reserved} */
-	return 0;
+	return vh_cpu_count();
+}
+
+static uint32_t NTAPI nt_KeQueryMaximumProcessorCountEx(uint16_t group)
+{
+	return nt_KeQueryActiveProcessorCountEx(group);
+}
+
+static uint16_t NTAPI nt_KeQueryActiveGroupCount(void)
+{
+	return 1;
+}
+
+static uint32_t NTAPI nt_KeGetCurrentProcessorNumberEx(nt_processor_number *pn)
+{
+	unsigned n = vh_cpu_current();
+
+	if (pn) {
+		pn->Group = 0;
+		pn->Number = (uint8_t)n;
+		pn->Reserved = 0;
+	}
+	return n;
+}
+
+static uint32_t NTAPI nt_KeGetCurrentProcessorNumber(void)
+{
+	return vh_cpu_current();
+}
+
+static nt_status NTAPI nt_KeGetProcessorNumberFromIndex(uint32_t index, nt_processor_number *pn)
+{
+	if (!pn || index >= vh_cpu_count())
+		return STATUS_INVALID_PARAMETER;
+	pn->Group = 0;
+	pn->Number = (uint8_t)index;
+	pn->Reserved = 0;
+	return STATUS_SUCCESS;
+}
+
+static uint32_t NTAPI nt_KeGetProcessorIndexFromNumber(const nt_processor_number *pn)
+{
+	if (!pn || pn->Group != 0 || pn->Number >= vh_cpu_count())
+		return 0xffffffffu; /* INVALID_PROCESSOR_INDEX */
+	return pn->Number;
 }
 
 /* ------------------------------------------------------------ strings */
@@ -637,7 +795,10 @@ const struct nt_export nt_kernel_exports[] = {
 	NT(KeStallExecutionProcessor), NT(KeQueryPerformanceCounter), NT(KeQueryTimeIncrement),
 	NT(KeQuerySystemTimePrecise), NT(KeQueryInterruptTimePrecise), NT(KeDelayExecutionThread),
 	NT(KeQueryActiveProcessorCount), NT(KeQueryActiveProcessorCountEx),
-	NT(KeGetCurrentProcessorNumberEx),
+	NT(KeQueryMaximumProcessorCount), NT(KeQueryMaximumProcessorCountEx),
+	NT(KeQueryActiveGroupCount), NT(KeGetCurrentProcessorNumberEx),
+	NT(KeGetCurrentProcessorNumber), NT(KeGetProcessorNumberFromIndex),
+	NT(KeGetProcessorIndexFromNumber), NT(KeSetTargetProcessorDpcEx), NT(vDbgPrintEx),
 	NT(RtlInitUnicodeString), NT(RtlInitAnsiString), NT(RtlCopyUnicodeString),
 	NT(RtlCompareUnicodeString), NT(RtlEqualUnicodeString), NT(RtlCompareMemory),
 	NT(memcpy), NT(memmove), NT(memset), NT(memcmp), NT(strlen), NT(wcslen),

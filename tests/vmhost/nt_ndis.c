@@ -6,10 +6,14 @@
  * Semantics follow the NDIS 6.x documentation; layouts are the x64 WDK
  * ones, pinned below with the offsets include/ddk/ndis.h asserts too. */
 #define _GNU_SOURCE
+#include "inf_reg.h"
 #include "nt_ndis.h"
 #include "pci_sysfs.h"
 #include "vmhost.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -553,7 +557,6 @@ static struct {
 	nt_kspin_lock int_lock;
 	nt_kdpc dpc;
 	nt_kdpc msg_dpc[ND_MAX_MSG];
-	int irq_thread;
 	bool irq_stop;
 	uint32_t throttle[2];
 	/* DMA */
@@ -589,6 +592,8 @@ static struct {
 } nd = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 #define ADAPTER ((void *)&nd.adapter_handle)
+
+static void nd_rss_caps(const void *caps); /* processors and RSS block */
 
 static void check_adapter(void *h, const char *who)
 {
@@ -757,6 +762,8 @@ static uint32_t NTAPI nd_NdisMSetMiniportAttributes(void *h, nd_object_header *a
 		memset(&nd.gen, 0, sizeof(nd.gen));
 		memcpy(&nd.gen, g, attr->Size < sizeof(nd.gen) ? attr->Size : sizeof(nd.gen));
 		memcpy(nd.oid_list, g->SupportedOidList, g->SupportedOidListLength);
+		nd_rss_caps(attr->Size >= offsetof(nd_gen_attrs, AccessType) ? g->RecvScaleCapabilities :
+									     NULL);
 		nd.oid_count = g->SupportedOidListLength / 4;
 		nd.link_state = g->MediaConnectState;
 		nd.link = (nd_link_state){ .Header = { OT_DEFAULT, 1, sizeof(nd.link) },
@@ -837,7 +844,8 @@ static const char *param_value(const char *name)
 	for (unsigned i = 0; i < nd.nparams; i++)
 		if (!strncasecmp(nd.params[i], name, n) && nd.params[i][n] == '=')
 			return nd.params[i] + n + 1;
-	return NULL;
+	/* Not overridden by --param: what the INF installed, if vdphost got one. */
+	return infreg_ndis_param(vh_registry(), name);
 }
 
 static uint32_t NTAPI nd_NdisOpenConfigurationEx(nd_config_object *o, void **out)
@@ -1039,7 +1047,7 @@ static void NTAPI nd_NdisAcquireSpinLock(nd_spin_lock *l)
 
 	if (old > DISPATCH_LEVEL)
 		vh_fatal("NdisAcquireSpinLock at IRQL %u", old);
-	vh_set_irql(DISPATCH_LEVEL);
+	vh_irql_set(DISPATCH_LEVEL);
 	vh_spin_acquire(&l->SpinLock, "NdisAcquireSpinLock");
 	l->OldIrql = old;
 }
@@ -1051,7 +1059,7 @@ static void NTAPI nd_NdisReleaseSpinLock(nd_spin_lock *l)
 	if (vh_irql() != DISPATCH_LEVEL)
 		vh_fatal("NdisReleaseSpinLock at IRQL %u", vh_irql());
 	vh_spin_release(&l->SpinLock, "NdisReleaseSpinLock");
-	vh_set_irql(old);
+	vh_irql_set(old);
 }
 
 static void NTAPI nd_NdisDprAcquireSpinLock(nd_spin_lock *l)
@@ -1145,15 +1153,271 @@ static void int_lock(nt_irql *old)
 	*old = vh_irql();
 	if (*old > ND_DIRQL)
 		vh_fatal("interrupt lock taken at IRQL %u", *old);
-	vh_set_irql(ND_DIRQL);
+	vh_irql_set(ND_DIRQL);
 	vh_spin_acquire(&nd.int_lock, "NDIS interrupt lock");
 }
 
 static void int_unlock(nt_irql old)
 {
 	vh_spin_release(&nd.int_lock, "NDIS interrupt lock");
-	vh_set_irql(old);
+	vh_irql_set(old);
 }
+
+/* ---- processors and RSS (task S) ---- */
+
+/* MSI-X message m interrupts processor m mod n (one message per processor
+ * in turn, as Windows spreads a device's messages), which the miniport
+ * sees in TargetProcessorSet. */
+static unsigned nd_msg_cpu(uint32_t m)
+{
+	return m % vh_cpu_count();
+}
+
+/* Per message: interrupts, frames indicated from its DPC, DPC throttle
+ * parameters (DPCs of different messages run concurrently). */
+static unsigned long nd_msg_irqs[ND_MAX_MSG], nd_msg_rx[ND_MAX_MSG];
+static uint32_t nd_msg_throttle[ND_MAX_MSG][2];
+/* The message whose DPC the calling thread runs, or -1. */
+static __thread int nd_cur_msg = -1;
+static unsigned long nd_sends_on[VH_MAX_CPUS];
+static unsigned nd_send_rr;
+static int nd_irq_threads[VH_MAX_CPUS];
+static unsigned nd_irq_nthreads;
+/* Copied from the general attributes (the miniport's copy is on its stack). */
+static struct {
+	bool valid;
+	uint32_t flags, messages, queues;
+	uint16_t table_entries;
+	bool set;
+	uint32_t hash_info;
+	unsigned table_len;
+} nd_rss;
+
+/* NDIS calls MiniportSendNetBufferLists on whatever processor the
+ * protocol sends from: spread the test's sends over all of them. */
+static void nd_send_cpu(void)
+{
+	unsigned n = vh_cpu_count(), c;
+
+	if (n < 2)
+		return;
+	c = __atomic_fetch_add(&nd_send_rr, 1, __ATOMIC_RELAXED) % n;
+	vh_cpu_bind((int)c);
+	__atomic_add_fetch(&nd_sends_on[c], 1, __ATOMIC_RELAXED);
+}
+
+static void nd_rss_caps(const void *caps)
+{
+	const uint8_t *c = caps;
+	const nd_object_header *h = caps;
+
+	memset(&nd_rss, 0, sizeof(nd_rss));
+	if (!c)
+		return;
+	/* NDIS_RECEIVE_SCALE_CAPABILITIES revision 1 (16 bytes) or 2 (18). */
+	if (h->Type != 0x88 || h->Revision < 1 || h->Size < 16)
+		vh_fatal("RecvScaleCapabilities: header type %#x revision %u size %u", h->Type,
+			 h->Revision, h->Size);
+	memcpy(&nd_rss.flags, c + 4, 4);
+	memcpy(&nd_rss.messages, c + 8, 4);
+	memcpy(&nd_rss.queues, c + 12, 4);
+	if (h->Revision >= 2 && h->Size >= 18)
+		memcpy(&nd_rss.table_entries, c + 16, 2);
+	if (!nd_rss.queues || nd_rss.queues > 64)
+		vh_fatal("RecvScaleCapabilities: NumberOfReceiveQueues %u", nd_rss.queues);
+	nd_rss.valid = true;
+	vh_log("ndis: RSS capabilities: flags %#x, %u messages, %u receive queues, %u table entries",
+	       nd_rss.flags, nd_rss.messages, nd_rss.queues, nd_rss.table_entries);
+}
+
+/* The documented Toeplitz verification key, the one the host sets. */
+static const uint8_t nd_rss_key[40] = {
+	0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
+	0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
+	0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+};
+/* Received IPv4 frames whose hash was checked, how many were TCP 4-tuple,
+ * carried no hash, or a wrong one (the first described). */
+static unsigned long nd_rss_ok, nd_rss_tcp, nd_rss_none, nd_rss_bad;
+/* Hashed frames indicated on the processor the indirection table names,
+ * and elsewhere (informational: RSS wants the former). */
+static unsigned long nd_rss_on_cpu, nd_rss_off_cpu;
+static char nd_rss_first_bad[160];
+
+/* Toeplitz over in[0..n): for every set input bit, XOR in the 32 key bits
+ * starting at that bit position (Microsoft's RSS hash definition). */
+static uint32_t nd_toeplitz(const uint8_t *in, size_t n)
+{
+	uint32_t r = 0;
+
+	for (size_t bit = 0; bit < n * 8; bit++) {
+		uint32_t w = 0;
+		if (!(in[bit / 8] & (0x80 >> (bit % 8))))
+			continue;
+		for (unsigned k = 0; k < 32; k++) {
+			size_t kb = bit + k;
+			if (kb / 8 < sizeof(nd_rss_key) && (nd_rss_key[kb / 8] & (0x80 >> (kb % 8))))
+				w |= 1u << (31 - k);
+		}
+		r ^= w;
+	}
+	return r;
+}
+
+/* With RSS on, an indicated IPv4 frame must carry the hash of its TCP
+ * 4-tuple (unfragmented TCP) or of its address pair, and the matching
+ * NetBufferListHashInfo (type | Toeplitz); no hash at all is counted. */
+static void nd_rss_check_frame(const void *const *info, const uint8_t *f, size_t len)
+{
+	uint32_t value = (uint32_t)(uintptr_t)info[8], hinfo = (uint32_t)(uintptr_t)info[9];
+	uint32_t want, want_info;
+	uint8_t in[12];
+	size_t ihl;
+	bool tcp;
+
+	if (!nd_rss.set || len < 34 || f[12] != 0x08 || f[13] != 0x00 || (f[14] >> 4) != 4)
+		return;
+	ihl = (size_t)(f[14] & 15) * 4;
+	if (ihl < 20 || len < 14 + ihl)
+		return;
+	tcp = f[23] == 6 && !(((f[20] << 8) | f[21]) & 0x3fff) && len >= 14 + ihl + 4;
+	memcpy(in, f + 26, 8);
+	if (tcp)
+		memcpy(in + 8, f + 14 + ihl, 4);
+	want = nd_toeplitz(in, tcp ? 12 : 8);
+	want_info = (tcp ? 0x200 /* TCP_IPV4 */ : 0x100 /* IPV4 */) | 0x1 /* Toeplitz */;
+	if (!hinfo) {
+		nd_rss_none++;
+	} else if (value == want && hinfo == want_info) {
+		nd_rss_ok++;
+		nd_rss_tcp += tcp;
+		/* The host's table: entry i is processor i mod n. */
+		if ((value & (nd_rss.table_len - 1)) % vh_cpu_count() == vh_cpu_current())
+			nd_rss_on_cpu++;
+		else
+			nd_rss_off_cpu++;
+	} else if (!nd_rss_bad++) {
+		snprintf(nd_rss_first_bad, sizeof(nd_rss_first_bad),
+			 "%s frame %u.%u.%u.%u -> %u.%u.%u.%u: hash %#x info %#x, want %#x info %#x",
+			 tcp ? "TCP" : "IPv4", f[26], f[27], f[28], f[29], f[30], f[31], f[32], f[33],
+			 value, hinfo, want, want_info);
+	}
+}
+
+/* NDIS_RECEIVE_SCALE_PARAMETERS revision 2 (x64) */
+struct nd_rss_params {
+	nd_object_header Header;
+	uint16_t Flags;
+	uint16_t BaseCpuNumber;
+	uint32_t HashInformation;
+	uint16_t IndirectionTableSize;
+	uint16_t pad0;
+	uint32_t IndirectionTableOffset;
+	uint16_t HashSecretKeySize;
+	uint16_t pad1;
+	uint32_t HashSecretKeyOffset;
+	uint32_t ProcessorMasksOffset;
+	uint32_t NumberOfProcessorMasks;
+	uint32_t ProcessorMasksEntrySize;
+};
+_Static_assert(offsetof(struct nd_rss_params, IndirectionTableOffset) == 16, "NDIS_RECEIVE_SCALE_PARAMETERS.IndirectionTableOffset");
+_Static_assert(offsetof(struct nd_rss_params, HashSecretKeyOffset) == 24, "NDIS_RECEIVE_SCALE_PARAMETERS.HashSecretKeyOffset");
+_Static_assert(sizeof(struct nd_rss_params) == 40, "NDIS_RECEIVE_SCALE_PARAMETERS revision 2 size");
+
+#define OID_GEN_RECEIVE_SCALE_PARAMETERS 0x00010204
+#define RSS_TABLE_MAX 128
+#define RSS_KEY_LEN ((unsigned)sizeof(nd_rss_key))
+
+/* What the TCP/IP stack sets once the adapter runs and RSS is on: Toeplitz
+ * over IPv4/IPv6 with and without TCP, an indirection table spreading the
+ * buckets over every processor, a 40-byte key. */
+static void nd_rss_setup(void)
+{
+	struct {
+		struct nd_rss_params p;
+		nt_processor_number table[RSS_TABLE_MAX];
+		uint8_t key[RSS_KEY_LEN];
+	} buf;
+	unsigned n = vh_cpu_count(), len;
+	uint32_t st, done = 0, needed = 0;
+
+	if (!nd_rss.valid || n < 2)
+		return;
+	len = nd_rss.table_entries && nd_rss.table_entries < RSS_TABLE_MAX ? nd_rss.table_entries :
+									      RSS_TABLE_MAX;
+	/* Table sizes are powers of two. */
+	while (len & (len - 1))
+		len &= len - 1;
+	memset(&buf, 0, sizeof(buf));
+	buf.p.Header = (nd_object_header){ 0x89 /* NDIS_OBJECT_TYPE_RSS_PARAMETERS */, 2, sizeof(buf.p) };
+	buf.p.HashInformation = 0x1 /* Toeplitz */ | 0x100 /* IPV4 */ | 0x200 /* TCP_IPV4 */ |
+				0x400 /* IPV6 */ | 0x1000 /* TCP_IPV6 */;
+	buf.p.IndirectionTableSize = (uint16_t)(len * sizeof(nt_processor_number));
+	buf.p.IndirectionTableOffset = offsetof(__typeof__(buf), table);
+	buf.p.HashSecretKeySize = RSS_KEY_LEN;
+	buf.p.HashSecretKeyOffset = offsetof(__typeof__(buf), key);
+	for (unsigned i = 0; i < len; i++)
+		buf.table[i] = (nt_processor_number){ 0, (uint8_t)(i % n), 0 };
+	memcpy(buf.key, nd_rss_key, sizeof(nd_rss_key));
+	st = nd_oid(true, OID_GEN_RECEIVE_SCALE_PARAMETERS, &buf, sizeof(buf), &done, &needed);
+	nd_rss.set = st == NDIS_STATUS_SUCCESS;
+	nd_rss.hash_info = buf.p.HashInformation;
+	nd_rss.table_len = len;
+	printf("%s - RSS parameters set (OID_GEN_RECEIVE_SCALE_PARAMETERS, %u-entry table over %u processors, hash %#x): status %#x\n",
+	       nd_rss.set ? "ok" : "not ok", len, n, buf.p.HashInformation, st);
+}
+
+/* Before halt: where interrupts and received frames went. With several
+ * receive queues, more than one message must have carried frames. */
+static int nd_rss_report(void)
+{
+	char line[512];
+	unsigned busy = 0, n = vh_cpu_count();
+	int at = 0;
+
+	if (n < 2)
+		return 0;
+	line[0] = 0;
+	for (unsigned m = 0; m < nd.msg_count && m < ND_MAX_MSG; m++) {
+		unsigned long rx = __atomic_load_n(&nd_msg_rx[m], __ATOMIC_RELAXED);
+		busy += rx > 0;
+		if (at < (int)sizeof(line))
+			at += snprintf(line + at, sizeof(line) - (size_t)at, "%s msg %u (cpu %u): %lu irqs, %lu frames",
+				       m ? "," : "", m, nd_msg_cpu(m),
+				       __atomic_load_n(&nd_msg_irqs[m], __ATOMIC_RELAXED), rx);
+	}
+	printf("# ndis: %u processors; sends per processor:", n);
+	for (unsigned c = 0; c < n; c++)
+		printf(" %lu", nd_sends_on[c]);
+	printf("; %s; hashed frames indicated on the indirection table's processor: %lu, elsewhere: %lu\n",
+	       line, nd_rss_on_cpu, nd_rss_off_cpu);
+	for (unsigned c = 0; c < n; c++)
+		if (!nd_sends_on[c]) {
+			printf("not ok - no send came from processor %u\n", c);
+			return 1;
+		}
+	if (nd_rss.set) {
+		bool ok = !nd_rss_bad && nd_rss_ok > 0;
+		printf("%s - RSS hash: %lu received IPv4 frames carried the Toeplitz hash the host computes (%lu TCP 4-tuple), %lu none, %lu wrong%s%s\n",
+		       ok ? "ok" : "not ok", nd_rss_ok, nd_rss_tcp, nd_rss_none, nd_rss_bad,
+		       nd_rss_bad ? "; first: " : "", nd_rss_first_bad);
+		if (!ok)
+			return 1;
+	}
+	if (!nd.msix)
+		return 0;
+	if (!nd_rss.valid || nd_rss.queues < 2) {
+		printf("ok - receive queues: the miniport reports %u receive queue(s), frames arrived on %u message(s) # SKIP needs a multi-queue backend (QEMU's hubport is single-queue)\n",
+		       nd_rss.valid ? nd_rss.queues : 1, busy);
+		return 0;
+	}
+	printf("%s - receive queues: %u of the miniport's %u carried frames\n",
+	       busy >= 2 ? "ok" : "not ok", busy, nd_rss.queues);
+	return busy < 2;
+}
+/* ---- end processors and RSS ---- */
+
+static bool nd_dpcs_held(void); /* hang/reset block below */
 
 static void NTAPI nd_dpc_trampoline(nt_kdpc *dpc, void *ctx, void *a1, void *a2)
 {
@@ -1161,6 +1425,8 @@ static void NTAPI nd_dpc_trampoline(nt_kdpc *dpc, void *ctx, void *a1, void *a2)
 	(void)ctx;
 	(void)a1;
 	(void)a2;
+	if (nd_dpcs_held())
+		return;
 	__atomic_add_fetch(&nd.dpcs, 1, __ATOMIC_RELAXED);
 	nd.throttle[0] = ~0u; /* NDIS_INDICATE_ALL_NBLS */
 	nd.throttle[1] = 0;
@@ -1172,11 +1438,16 @@ static void NTAPI nd_msg_dpc_trampoline(nt_kdpc *dpc, void *ctx, void *a1, void 
 	(void)dpc;
 	(void)a1;
 	(void)a2;
+	uint32_t m = (uint32_t)(uintptr_t)ctx;
+
+	if (nd_dpcs_held())
+		return;
 	__atomic_add_fetch(&nd.dpcs, 1, __ATOMIC_RELAXED);
-	nd.throttle[0] = ~0u;
-	nd.throttle[1] = 0;
-	nd.ic.MessageInterruptDpcHandler(nd.intr_ctx, (uint32_t)(uintptr_t)ctx, NULL, nd.throttle,
-					 NULL);
+	nd_msg_throttle[m][0] = ~0u; /* NDIS_INDICATE_ALL_NBLS */
+	nd_msg_throttle[m][1] = 0;
+	nd_cur_msg = (int)m;
+	nd.ic.MessageInterruptDpcHandler(nd.intr_ctx, m, NULL, nd_msg_throttle[m], NULL);
+	nd_cur_msg = -1;
 }
 
 static void deliver_line(void)
@@ -1205,22 +1476,46 @@ static void deliver_message(uint32_t id)
 	nd.ic.MessageInterruptHandler(nd.intr_ctx, id, &queue, &target);
 	int_unlock(old);
 	__atomic_add_fetch(&nd.interrupts, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&nd_msg_irqs[id], 1, __ATOMIC_RELAXED);
 	if (queue)
 		nt_KeInsertQueueDpc(&nd.msg_dpc[id], NULL, NULL);
 }
 
+/* MSI-X: the interrupt thread of processor cpu serves its messages. */
+static void msix_wait_cpu(unsigned cpu)
+{
+	struct pollfd p[ND_MAX_MSG];
+	uint32_t ids[ND_MAX_MSG];
+	unsigned n = 0;
+	int r;
+
+	for (uint32_t m = 0; m < nd.msg_count; m++)
+		if (nd_msg_cpu(m) == cpu) {
+			p[n] = (struct pollfd){ .fd = nd.pci.msix_fd[m], .events = POLLIN };
+			ids[n++] = m;
+		}
+	if (!n) {
+		usleep(100 * 1000);
+		return;
+	}
+	r = poll(p, n, 100);
+	if (r < 0 && errno != EINTR)
+		vh_fatal("waiting for MSI-X on vfio eventfds failed: %s", strerror(errno));
+	for (unsigned i = 0; r > 0 && i < n; i++) {
+		uint64_t v;
+		if ((p[i].revents & POLLIN) && read(p[i].fd, &v, 8) == 8)
+			deliver_message(ids[i]);
+	}
+}
+
 static void *irq_main(void *arg)
 {
-	(void)arg;
-	vh_set_irql(PASSIVE_LEVEL);
+	unsigned cpu = (unsigned)(uintptr_t)arg;
+
+	vh_irql_set(PASSIVE_LEVEL);
 	while (!__atomic_load_n(&nd.irq_stop, __ATOMIC_ACQUIRE)) {
 		if (nd.msix) {
-			int mask = pci_msix_wait(&nd.pci, 100);
-			if (mask < 0)
-				vh_fatal("waiting for MSI-X on vfio eventfds failed");
-			for (uint32_t v = 0; v < nd.msg_count; v++)
-				if (mask & (1 << v))
-					deliver_message(v);
+			msix_wait_cpu(cpu);
 		} else if (nd.uio) {
 			int r = pci_uio_wait(&nd.pci, 100);
 			if (r < 0)
@@ -1259,12 +1554,14 @@ static uint32_t NTAPI nd_NdisMRegisterInterruptEx(void *h, void *ictx, nd_intr_c
 			return NDIS_STATUS_RESOURCES;
 		}
 		nd.msg_count = (unsigned)n;
+		for (unsigned m = 0; m < nd.msg_count; m++)
+			fcntl(nd.pci.msix_fd[m], F_SETFL, fcntl(nd.pci.msix_fd[m], F_GETFL) | O_NONBLOCK);
 		memset(&nd.msg_info, 0, sizeof(nd.msg_info));
 		nd.msg_info.UnifiedIrql = ND_DIRQL;
 		nd.msg_info.MessageCount = nd.msg_count;
 		for (unsigned i = 0; i < nd.msg_count; i++) {
 			nd.msg_info.MessageInfo[i].MessageAddress = 0xfee00000;
-			nd.msg_info.MessageInfo[i].TargetProcessorSet = 1;
+			nd.msg_info.MessageInfo[i].TargetProcessorSet = 1ull << nd_msg_cpu(i);
 			nd.msg_info.MessageInfo[i].MessageData = 0x40 + i;
 			nd.msg_info.MessageInfo[i].Vector = 0x40 + i;
 			nd.msg_info.MessageInfo[i].Irql = ND_DIRQL;
@@ -1280,7 +1577,15 @@ static uint32_t NTAPI nd_NdisMRegisterInterruptEx(void *h, void *ictx, nd_intr_c
 	}
 	nt_KeInitializeDpc(&nd.dpc, nd_dpc_trampoline, NULL);
 	nd.irq_stop = false;
-	nd.irq_thread = vh_thread_start("interrupt", VH_STACK_SIZE, irq_main, NULL);
+	/* MSI-X: one interrupt thread per processor; a line: one thread. */
+	nd_irq_nthreads = nd.msix && vh_cpu_count() > 1 ? vh_cpu_count() : 1;
+	for (unsigned c = 0; c < nd_irq_nthreads; c++) {
+		static char names[VH_MAX_CPUS][16];
+		snprintf(names[c], sizeof(names[c]), "interrupt%u", c);
+		nd_irq_threads[c] = vh_thread_start_on(c ? names[c] : "interrupt", VH_STACK_SIZE,
+						       irq_main, (void *)(uintptr_t)c,
+						       nd_irq_nthreads > 1 ? (int)c : -1);
+	}
 	nd.intr_registered = true;
 	*out = &nd.intr_handle;
 	return NDIS_STATUS_SUCCESS;
@@ -1293,7 +1598,8 @@ static void NTAPI nd_NdisMDeregisterInterruptEx(void *ih)
 	if (vh_irql() != PASSIVE_LEVEL)
 		vh_fatal("NdisMDeregisterInterruptEx at IRQL %u", vh_irql());
 	__atomic_store_n(&nd.irq_stop, true, __ATOMIC_RELEASE);
-	vh_thread_join(nd.irq_thread);
+	for (unsigned c = 0; c < nd_irq_nthreads; c++)
+		vh_thread_join(nd_irq_threads[c]);
 	/* No interrupt DPC may run after deregistration returns. */
 	nt_KeRemoveQueueDpc(&nd.dpc);
 	for (unsigned i = 0; i < nd.msg_count; i++)
@@ -1443,9 +1749,9 @@ static uint32_t NTAPI nd_NdisMAllocateNetBufferSGList(void *dh, nd_nb *nb, void 
 	__atomic_add_fetch(&nd.sg_lists, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&nd.sg_outstanding, 1, __ATOMIC_RELAXED);
 	/* NDIS calls MiniportProcessSGList at DISPATCH_LEVEL, possibly before returning. */
-	vh_set_irql(DISPATCH_LEVEL);
+	vh_irql_set(DISPATCH_LEVEL);
 	nd.dma.ProcessSGListHandler(NULL, NULL, b.sgl, ctx);
-	vh_set_irql(old);
+	vh_irql_set(old);
 	return NDIS_STATUS_SUCCESS;
 }
 
@@ -1651,6 +1957,8 @@ static void NTAPI nd_NdisMSendNetBufferListsComplete(void *h, nd_nbl *nbl, uint3
 	pthread_mutex_unlock(&nd.mu);
 }
 
+uint64_t nd_send_lso_info;
+
 uint32_t nd_send(const void *frame, size_t len, uint64_t csum_info, unsigned timeout_ms)
 {
 	struct nd_nbl_block *b;
@@ -1672,15 +1980,19 @@ uint32_t nd_send(const void *frame, size_t len, uint64_t csum_info, unsigned tim
 	b->nbl.SourceHandle = ADAPTER;
 	b->nbl.ProtocolReserved[0] = &nd;
 	b->nbl.NetBufferListInfo[0] = (void *)(uintptr_t)csum_info;
+	/* N1: LSO request of the network test (TcpLargeSendNetBufferListInfo), one send only. */
+	b->nbl.NetBufferListInfo[2] = (void *)(uintptr_t)nd_send_lso_info;
+	nd_send_lso_info = 0;
 	pthread_mutex_lock(&nd.mu);
 	nd.tx_sent++;
 	pthread_mutex_unlock(&nd.mu);
-	vh_set_irql(DISPATCH_LEVEL);
+	nd_send_cpu();
+	vh_irql_set(DISPATCH_LEVEL);
 	((nd_send_fn *)nd.chars.SendNetBufferListsHandler)(nd.ctx, &b->nbl, 0,
 							     1 /* NDIS_SEND_FLAGS_DISPATCH_LEVEL */);
 	if (vh_irql() != DISPATCH_LEVEL)
 		vh_fatal("MiniportSendNetBufferLists returned at IRQL %u", vh_irql());
-	vh_set_irql(PASSIVE_LEVEL);
+	vh_irql_set(PASSIVE_LEVEL);
 	deadline(&ts, timeout_ms);
 	pthread_mutex_lock(&nd.mu);
 	while (!b->nbl.ProtocolReserved[1])
@@ -1765,9 +2077,10 @@ uint32_t nd_send_chain(const uint8_t *const *frames, const size_t *lens, unsigne
 	pthread_mutex_lock(&nd.mu);
 	nd.tx_sent += nbls;
 	pthread_mutex_unlock(&nd.mu);
-	vh_set_irql(DISPATCH_LEVEL);
+	nd_send_cpu();
+	vh_irql_set(DISPATCH_LEVEL);
 	((nd_send_fn *)nd.chars.SendNetBufferListsHandler)(nd.ctx, &blk[0]->nbl, 0, 1);
-	vh_set_irql(PASSIVE_LEVEL);
+	vh_irql_set(PASSIVE_LEVEL);
 	deadline(&ts, timeout_ms);
 	pthread_mutex_lock(&nd.mu);
 	for (;;) {
@@ -1851,6 +2164,7 @@ static void NTAPI nd_NdisMIndicateReceiveNetBufferLists(void *h, nd_nbl *nbls, u
 		f->csum = (uint64_t)(uintptr_t)nbl->NetBufferListInfo[0];
 		if (!nb_walk(nb, rx_piece, &c) || c.left)
 			vh_fatal("indicated NET_BUFFER %p: MDL chain shorter than DataLength", (void *)nb);
+		nd_rss_check_frame((const void *const *)nbl->NetBufferListInfo, f->data, f->len);
 		/* Injected fault: one payload bit of the 10th IPv4 frame flips. */
 		if (f->len > 40 && f->data[12] == 0x08 && f->data[13] == 0 &&
 		    ++nd.rx_ipv4_seen == 10 && nd.inject_corrupt_rx) {
@@ -1860,6 +2174,8 @@ static void NTAPI nd_NdisMIndicateReceiveNetBufferLists(void *h, nd_nbl *nbls, u
 		nd.rx_count++;
 	}
 	nd.rx_indicated += n;
+	if (nd_cur_msg >= 0)
+		__atomic_add_fetch(&nd_msg_rx[nd_cur_msg], n, __ATOMIC_RELAXED);
 	if (flags & 2 /* NDIS_RECEIVE_FLAGS_RESOURCES */) {
 		/* The NBLs are the miniport's again as soon as this returns. */
 		nd.rx_resources += n;
@@ -1890,10 +2206,10 @@ static void return_pending(void)
 	for (nbl = list; nbl; nbl = nbl->Next)
 		n++;
 	old = vh_irql();
-	vh_set_irql(DISPATCH_LEVEL);
+	vh_irql_set(DISPATCH_LEVEL);
 	((nd_return_fn *)nd.chars.ReturnNetBufferListsHandler)(nd.ctx, list,
 							       1 /* NDIS_RETURN_FLAGS_DISPATCH_LEVEL */);
-	vh_set_irql(old);
+	vh_irql_set(old);
 	pthread_mutex_lock(&nd.mu);
 	nd.rx_returned += n;
 	pthread_mutex_unlock(&nd.mu);
@@ -2077,10 +2393,13 @@ static void NTAPI nd_NdisMRestartComplete(void *h, uint32_t status)
 	vh_log("ndis: NdisMRestartComplete(%#x)", status);
 }
 
+static void reset_completed(uint32_t status, uint8_t addressing); /* hang/reset block below */
+
 static void NTAPI nd_NdisMResetComplete(void *h, uint32_t status, uint8_t addressing)
 {
 	check_adapter(h, "NdisMResetComplete");
 	vh_log("ndis: NdisMResetComplete(%#x, %u)", status, addressing);
+	reset_completed(status, addressing);
 }
 
 /* ------------------------------------------------------------ timers and work items */
@@ -2305,6 +2624,7 @@ int nd_start_adapter(const char *pci_spec, const char *irq_mode)
 		vh_log("MiniportRestart failed: %#x", st);
 		return -1;
 	}
+	nd_rss_setup();
 	return 0;
 }
 
@@ -2402,7 +2722,8 @@ int nd_stop_adapter(void)
 		nd.rxq = NULL;
 		return 0;
 	}
-	failed = pause_adapter(0x80 /* NDIS_PAUSE_MINIPORT_DEVICE_REMOVE */);
+	failed = nd_rss_report();
+	failed += pause_adapter(0x80 /* NDIS_PAUSE_MINIPORT_DEVICE_REMOVE */);
 	((nd_halt_fn *)nd.chars.HaltHandlerEx)(nd.ctx, 0 /* NdisHaltDeviceDisabled */);
 	if (vh_irql() != PASSIVE_LEVEL)
 		vh_fatal("MiniportHaltEx returned at IRQL %u", vh_irql());
@@ -2445,22 +2766,116 @@ void nd_counts(struct nd_counts *c)
 	pthread_mutex_unlock(&nd.mu);
 }
 
-/* ntoskrnl's vDbgPrintEx, which NDIS drivers use for their log helpers; it
- * lives here until nt_kernel.c exports it (the table lookup is by module
- * and name, so either place resolves). */
-static uint32_t NTAPI nd_vDbgPrintEx(uint32_t component, uint32_t level, const char *fmt,
-				     __builtin_ms_va_list ap)
-{
-	char buf[1024];
+/* ------------------------------------------------------------ hang check and reset (N2) */
 
-	(void)component;
-	(void)level;
-	if (!fmt)
-		return STATUS_INVALID_PARAMETER;
-	nt_format(buf, sizeof(buf), fmt, &ap);
-	fputs(buf, stderr);
-	return STATUS_SUCCESS;
+/* NDIS's side of MiniportCheckForHangEx and MiniportResetEx: both at
+ * DISPATCH_LEVEL (the highest IRQL NDIS documents for them), a pending
+ * reset waited for through NdisMResetComplete, which must come exactly once. */
+static struct {
+	bool pending, done;
+	unsigned completions;
+	uint32_t status;
+} nd_rst;
+
+static void reset_completed(uint32_t status, uint8_t addressing)
+{
+	(void)addressing;
+	pthread_mutex_lock(&nd.mu);
+	if (!nd_rst.pending)
+		vh_fatal("NdisMResetComplete without a pending MiniportResetEx");
+	nd_rst.pending = false;
+	nd_rst.done = true;
+	nd_rst.completions++;
+	nd_rst.status = status;
+	pthread_cond_broadcast(&nd.cv);
+	pthread_mutex_unlock(&nd.mu);
 }
+
+int nd_check_for_hang(void)
+{
+	typedef uint8_t NTAPI hang_fn(void *ctx);
+	nt_irql old;
+	uint8_t r;
+
+	if (!nd.ctx || nd.halted || !nd.chars.CheckForHangHandlerEx)
+		return -1;
+	old = vh_irql();
+	vh_set_irql(DISPATCH_LEVEL);
+	r = ((hang_fn *)nd.chars.CheckForHangHandlerEx)(nd.ctx);
+	if (vh_irql() != DISPATCH_LEVEL)
+		vh_fatal("MiniportCheckForHangEx returned at IRQL %u", vh_irql());
+	vh_set_irql(old);
+	return r != 0;
+}
+
+uint32_t nd_reset(unsigned timeout_ms)
+{
+	typedef uint32_t NTAPI reset_fn(void *ctx, uint8_t *addressing);
+	struct timespec ts;
+	uint8_t addressing = 0xEE;
+	uint32_t st;
+	nt_irql old;
+
+	if (!nd.ctx || nd.halted || !nd.chars.ResetHandlerEx)
+		return ND_STATUS_FAILURE;
+	pthread_mutex_lock(&nd.mu);
+	nd_rst.pending = true;
+	nd_rst.done = false;
+	pthread_mutex_unlock(&nd.mu);
+	old = vh_irql();
+	vh_set_irql(DISPATCH_LEVEL);
+	st = ((reset_fn *)nd.chars.ResetHandlerEx)(nd.ctx, &addressing);
+	if (vh_irql() != DISPATCH_LEVEL)
+		vh_fatal("MiniportResetEx returned at IRQL %u", vh_irql());
+	vh_set_irql(old);
+	if (addressing > 1)
+		vh_fatal("MiniportResetEx did not set AddressingReset");
+	if (st != ND_STATUS_PENDING) {
+		pthread_mutex_lock(&nd.mu);
+		if (nd_rst.done)
+			vh_fatal("MiniportResetEx returned %#x but also called NdisMResetComplete", st);
+		nd_rst.pending = false;
+		pthread_mutex_unlock(&nd.mu);
+		return st;
+	}
+	deadline(&ts, timeout_ms);
+	pthread_mutex_lock(&nd.mu);
+	while (!nd_rst.done)
+		if (pthread_cond_timedwait(&nd.cv, &nd.mu, &ts))
+			break;
+	st = nd_rst.done ? nd_rst.status : ND_STATUS_FAILURE;
+	if (!nd_rst.done)
+		vh_log("MiniportResetEx pending: no NdisMResetComplete within %u ms", timeout_ms);
+	pthread_mutex_unlock(&nd.mu);
+	return st;
+}
+
+/* A stalled device as the miniport sees it: its DPCs never run (lost
+ * interrupts), so nothing it sent completes. */
+static bool nd_dpc_hold;
+
+static bool nd_dpcs_held(void)
+{
+	return __atomic_load_n(&nd_dpc_hold, __ATOMIC_ACQUIRE);
+}
+
+void nd_hold_dpcs(bool hold)
+{
+	__atomic_store_n(&nd_dpc_hold, hold, __ATOMIC_RELEASE);
+	vh_log("ndis: DPCs %s", hold ? "held back (stall)" : "running again");
+}
+
+unsigned nd_reset_completions(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&nd.mu);
+	n = nd_rst.completions;
+	pthread_mutex_unlock(&nd.mu);
+	return n;
+}
+
+/* ------------------------------------------------------------ end of hang check and reset */
 
 #define ND(name) { "ndis.sys", #name, (void *)nd_##name }
 
@@ -2520,6 +2935,5 @@ const struct nt_export nd_exports[] = {
 	ND(NdisMSleep),
 	ND(NdisGetSystemUpTimeEx),
 	ND(NdisGetSharedDataAlignment),
-	{ "ntoskrnl.exe", "vDbgPrintEx", (void *)nd_vDbgPrintEx },
 	{ NULL, NULL, NULL },
 };

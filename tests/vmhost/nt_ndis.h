@@ -60,6 +60,9 @@ bool nd_offload_ip4_tx(void);
  * Waits for NdisMSendNetBufferListsComplete; returns the NBL status, or
  * ND_STATUS_FAILURE after timeout_ms. */
 uint32_t nd_send(const void *frame, size_t len, uint64_t csum_info, unsigned timeout_ms);
+/* N1: when non-zero, the next nd_send also carries this as
+ * NetBufferListInfo[TcpLargeSendNetBufferListInfo] (LSO); cleared by it. */
+extern uint64_t nd_send_lso_info;
 /* One MiniportSendNetBufferLists call with nbls chained NBLs of nbs
  * NET_BUFFERs each (frames[] in that order); each NET_BUFFER's data spans
  * two MDLs and starts at DataOffset 8. Returns the first failing NBL status. */
@@ -80,5 +83,19 @@ struct nd_counts {
 	long nbl_outstanding, mdl_outstanding, shared_outstanding;
 };
 void nd_counts(struct nd_counts *c);
+
+/* --- hang check and reset (net_bench.c's reset test) --- */
+#define ND_STATUS_RESET_IN_PROGRESS 0xC023000Du
+/* MiniportCheckForHangEx: 1 hung, 0 not, -1 no adapter or handler. */
+int nd_check_for_hang(void);
+/* MiniportResetEx; a pending reset is waited for (NdisMResetComplete).
+ * Returns the reset's final status, ND_STATUS_FAILURE on timeout. */
+uint32_t nd_reset(unsigned timeout_ms);
+/* NdisMResetComplete calls so far. */
+unsigned nd_reset_completions(void);
+/* Drop the miniport's DPCs (true) as if its interrupts were lost: sends
+ * stall, which MiniportCheckForHangEx must notice. */
+void nd_hold_dpcs(bool hold);
+/* --- end hang check and reset --- */
 
 #endif

@@ -1,12 +1,16 @@
-/* Deferred execution: one dispatcher thread runs DPCs (at DISPATCH_LEVEL,
- * one at a time, like a single CPU) and fires timers; one worker thread
- * runs work items at PASSIVE_LEVEL. Due times follow KeSetTimer: negative
- * is relative in 100 ns units, positive is absolute system time. */
+/* Deferred execution: one DPC thread per processor, bound to it, runs that
+ * processor's DPC queue at DISPATCH_LEVEL one DPC at a time, as Windows
+ * does; a DPC goes to the queue of the processor that inserts it, or to its
+ * target processor (KeSetTargetProcessorDpc[Ex]). Processor 0's thread also
+ * fires timers; one worker thread runs work items at PASSIVE_LEVEL. Due
+ * times follow KeSetTimer: negative is relative in 100 ns units, positive
+ * is absolute system time. */
 #define _GNU_SOURCE
 #include "vmhost.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,20 +35,31 @@ struct work_req {
 	void *ctx;
 };
 
+/* KDPC.Number: 0 = untargeted, else target processor + DPC_TARGETED. */
+#define DPC_TARGETED 0x100
+
+struct dpc_cpu {
+	nt_kdpc *q[MAX_DPC];
+	unsigned head, count;
+	pthread_cond_t cv; /* CLOCK_MONOTONIC */
+	int thread;
+	bool cv_ready;
+};
+
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t dpc_cv = PTHREAD_COND_INITIALIZER;
+static struct dpc_cpu dpc_cpus[VH_MAX_CPUS];
+static unsigned ncpus = 1;
 static pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t idle_cv = PTHREAD_COND_INITIALIZER;
 /* Waiters on dispatcher objects (events, timers); protected by mu. */
 static pthread_cond_t wait_cv = PTHREAD_COND_INITIALIZER;
-static nt_kdpc *dpcq[MAX_DPC];
-static unsigned dpc_head, dpc_count;
+static unsigned dpc_count; /* queued on all processors */
 static nt_ktimer *timers[MAX_TIMERS];
 static struct work_req workq[MAX_WORK];
 static unsigned work_head, work_count;
 static unsigned running;
 static bool started, stopping;
-static int dpc_thread = -1, work_thread = -1;
+static int work_thread = -1;
 
 static void idle_signal(void)
 {
@@ -61,19 +76,33 @@ void NTAPI nt_KeInitializeDpc(nt_kdpc *dpc, nt_deferred_routine *fn, void *ctx)
 	dpc->DeferredContext = ctx;
 }
 
+/* The processor a DPC runs on: its target, else the inserting one. */
+static unsigned dpc_cpu_of(const nt_kdpc *dpc)
+{
+	unsigned n = dpc->Number >= DPC_TARGETED ? (unsigned)(dpc->Number - DPC_TARGETED) :
+						   vh_cpu_current();
+
+	return n < ncpus ? n : 0;
+}
+
 static uint8_t dpc_queue_locked(nt_kdpc *dpc, void *a1, void *a2)
 {
+	struct dpc_cpu *c;
+
 	if (dpc->DpcData)
 		return 0;
-	if (dpc_count == MAX_DPC)
-		vh_fatal("DPC queue overflow (%u queued)", dpc_count);
 	if (!dpc->DeferredRoutine)
 		vh_fatal("KeInsertQueueDpc(%p): DPC has no routine (not initialised?)", (void *)dpc);
+	c = &dpc_cpus[dpc_cpu_of(dpc)];
+	if (c->count == MAX_DPC)
+		vh_fatal("DPC queue overflow (%u queued)", c->count);
 	dpc->SystemArgument1 = a1;
 	dpc->SystemArgument2 = a2;
-	dpc->DpcData = dpc;
-	dpcq[(dpc_head + dpc_count++) % MAX_DPC] = dpc;
-	pthread_cond_signal(&dpc_cv);
+	/* DpcData names the queue, so removal finds it. */
+	dpc->DpcData = c;
+	c->q[(c->head + c->count++) % MAX_DPC] = dpc;
+	dpc_count++;
+	pthread_cond_signal(&c->cv);
 	return 1;
 }
 
@@ -94,16 +123,22 @@ uint8_t NTAPI nt_KeRemoveQueueDpc(nt_kdpc *dpc)
 	uint8_t found = 0;
 
 	pthread_mutex_lock(&mu);
-	for (unsigned i = 0; i < dpc_count; i++) {
-		unsigned at = (dpc_head + i) % MAX_DPC;
-		if (dpcq[at] != dpc)
+	for (unsigned n = 0; n < ncpus && !found; n++) {
+		struct dpc_cpu *c = &dpc_cpus[n];
+		if (dpc->DpcData != c)
 			continue;
-		for (unsigned k = i; k + 1 < dpc_count; k++)
-			dpcq[(dpc_head + k) % MAX_DPC] = dpcq[(dpc_head + k + 1) % MAX_DPC];
-		dpc_count--;
-		dpc->DpcData = NULL;
-		found = 1;
-		break;
+		for (unsigned i = 0; i < c->count; i++) {
+			unsigned at = (c->head + i) % MAX_DPC;
+			if (c->q[at] != dpc)
+				continue;
+			for (unsigned k = i; k + 1 < c->count; k++)
+				c->q[(c->head + k) % MAX_DPC] = c->q[(c->head + k + 1) % MAX_DPC];
+			c->count--;
+			dpc_count--;
+			dpc->DpcData = NULL;
+			found = 1;
+			break;
+		}
 	}
 	idle_signal();
 	pthread_mutex_unlock(&mu);
@@ -127,7 +162,20 @@ void NTAPI nt_KeSetImportanceDpc(nt_kdpc *dpc, uint32_t importance)
 
 void NTAPI nt_KeSetTargetProcessorDpc(nt_kdpc *dpc, int8_t number)
 {
-	dpc->Number = (uint16_t)number;
+	if (!dpc || number < 0 || (unsigned)number >= vh_cpu_count())
+		vh_fatal("KeSetTargetProcessorDpc(%p, %d): only %u processors", (void *)dpc, number,
+			 vh_cpu_count());
+	dpc->Number = (uint16_t)(DPC_TARGETED + number);
+}
+
+nt_status NTAPI nt_KeSetTargetProcessorDpcEx(nt_kdpc *dpc, nt_processor_number *pn)
+{
+	if (!dpc || !pn)
+		vh_fatal("KeSetTargetProcessorDpcEx(%p, %p): NULL argument", (void *)dpc, (void *)pn);
+	if (pn->Group != 0 || pn->Number >= vh_cpu_count())
+		return STATUS_INVALID_PARAMETER;
+	dpc->Number = (uint16_t)(DPC_TARGETED + pn->Number);
+	return STATUS_SUCCESS;
 }
 
 /* ---- timers ---- */
@@ -190,7 +238,7 @@ uint8_t NTAPI nt_KeSetTimerEx(nt_ktimer *t, int64_t due, int32_t period_ms, nt_k
 	t->period_ns = (uint64_t)period_ms * 1000000u;
 	t->dpc = dpc;
 	timers[slot] = t;
-	pthread_cond_signal(&dpc_cv);
+	pthread_cond_signal(&dpc_cpus[0].cv);
 	pthread_mutex_unlock(&mu);
 	return was_set;
 }
@@ -245,19 +293,23 @@ static uint64_t timers_run_locked(void)
 	return next;
 }
 
+/* One per processor, bound to it; processor 0's also fires the timers. */
 static void *dpc_main(void *arg)
 {
-	(void)arg;
+	unsigned cpu = (unsigned)(uintptr_t)arg;
+	struct dpc_cpu *c = &dpc_cpus[cpu];
+
 	vh_set_irql(DISPATCH_LEVEL);
 	pthread_mutex_lock(&mu);
 	while (!stopping) {
-		uint64_t next = timers_run_locked();
+		uint64_t next = cpu == 0 ? timers_run_locked() : 0;
 
-		if (dpc_count) {
-			nt_kdpc *dpc = dpcq[dpc_head];
+		if (c->count) {
+			nt_kdpc *dpc = c->q[c->head];
 			void *a1 = dpc->SystemArgument1, *a2 = dpc->SystemArgument2;
 
-			dpc_head = (dpc_head + 1) % MAX_DPC;
+			c->head = (c->head + 1) % MAX_DPC;
+			c->count--;
 			dpc_count--;
 			dpc->DpcData = NULL;
 			running++;
@@ -266,6 +318,9 @@ static void *dpc_main(void *arg)
 			if (vh_irql() != DISPATCH_LEVEL)
 				vh_fatal("DPC %p returned at IRQL %u, expected DISPATCH_LEVEL",
 					 (void *)dpc, vh_irql());
+			if (vh_cpu_current() != cpu)
+				vh_fatal("DPC %p: processor changed from %u to %u", (void *)dpc, cpu,
+					 vh_cpu_current());
 			pthread_mutex_lock(&mu);
 			running--;
 			idle_signal();
@@ -276,16 +331,16 @@ static void *dpc_main(void *arg)
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 			uint64_t wait = next > now ? next - now : 0;
-			/* dpc_cv uses CLOCK_MONOTONIC (see vh_sched_start). */
+			/* The condition variables use CLOCK_MONOTONIC (vh_sched_start). */
 			ts.tv_sec += (time_t)(wait / 1000000000u);
 			ts.tv_nsec += (long)(wait % 1000000000u);
 			if (ts.tv_nsec >= 1000000000) {
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000;
 			}
-			pthread_cond_timedwait(&dpc_cv, &mu, &ts);
+			pthread_cond_timedwait(&c->cv, &mu, &ts);
 		} else {
-			pthread_cond_wait(&dpc_cv, &mu);
+			pthread_cond_wait(&c->cv, &mu);
 		}
 	}
 	pthread_mutex_unlock(&mu);
@@ -555,15 +610,25 @@ void vh_sched_start(void)
 		pthread_mutex_unlock(&mu);
 		return;
 	}
+	ncpus = vh_cpu_count();
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_destroy(&dpc_cv);
-	pthread_cond_init(&dpc_cv, &ca);
+	for (unsigned n = 0; n < ncpus; n++) {
+		if (dpc_cpus[n].cv_ready)
+			pthread_cond_destroy(&dpc_cpus[n].cv);
+		pthread_cond_init(&dpc_cpus[n].cv, &ca);
+		dpc_cpus[n].cv_ready = true;
+	}
 	pthread_condattr_destroy(&ca);
 	started = true;
 	stopping = false;
 	pthread_mutex_unlock(&mu);
-	dpc_thread = vh_thread_start("dpc", VH_STACK_SIZE, dpc_main, NULL);
+	for (unsigned n = 0; n < ncpus; n++) {
+		static char names[VH_MAX_CPUS][8];
+		snprintf(names[n], sizeof(names[n]), "dpc%u", n);
+		dpc_cpus[n].thread = vh_thread_start_on(n ? names[n] : "dpc", VH_STACK_SIZE, dpc_main,
+							(void *)(uintptr_t)n, ncpus > 1 ? (int)n : -1);
+	}
 	work_thread = vh_thread_start("workitem", VH_STACK_SIZE, work_main, NULL);
 }
 
@@ -598,10 +663,12 @@ void vh_sched_stop(void)
 	stopping = true;
 	for (int i = 0; i < MAX_TIMERS; i++)
 		timers[i] = NULL;
-	pthread_cond_broadcast(&dpc_cv);
+	for (unsigned n = 0; n < ncpus; n++)
+		pthread_cond_broadcast(&dpc_cpus[n].cv);
 	pthread_cond_broadcast(&work_cv);
 	pthread_mutex_unlock(&mu);
-	vh_thread_join(dpc_thread);
+	for (unsigned n = 0; n < ncpus; n++)
+		vh_thread_join(dpc_cpus[n].thread);
 	vh_thread_join(work_thread);
 	pthread_mutex_lock(&mu);
 	started = false;

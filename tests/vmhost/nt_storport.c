@@ -1,6 +1,6 @@
 /* storport.sys emulation: one adapter on one PCI device.
  *
- * Execution model (documented StorPort full-duplex rules, one CPU):
+ * Execution model (documented StorPort full-duplex rules):
  *   HwFindAdapter, passive init         PASSIVE_LEVEL
  *   HwInitialize                        DIRQL, interrupt lock held
  *   HwBuildIo                           DISPATCH_LEVEL, no lock
@@ -9,15 +9,36 @@
  *   HwTimer                             DISPATCH_LEVEL, StartIo lock held
  * In half-duplex mode (SynchronizationModel 0, the default) HwStartIo and
  * HwTimer also hold the interrupt lock, at DIRQL.
- *   DPCs (StorPortIssueDpc)             DISPATCH_LEVEL, on the DPC thread
+ *   DPCs (StorPortIssueDpc)             DISPATCH_LEVEL, on the issuing CPU's DPC thread
+ * Processors: MSI-X message m is delivered on processor msg_cpu(m), by an
+ * interrupt thread bound to it; with STOR_PERF_INTERRUPT_MESSAGE_RANGES the
+ * redirection range is spread one message per processor, and
+ * StorPortGetStartIoPerfParams names the message of the submitting one.
+ * With STOR_PERF_CONCURRENT_CHANNELS HwStartIo runs without the StartIo
+ * lock, concurrently on several processors. With
+ * InterruptSynchronizePerMessage each message has its own lock and the
+ * InterruptLock takes them all.
+ * Checks a real StorPort would turn into a deadlock or hang (fatal here):
+ * the lock order DpcLock > StartIo lock > interrupt lock per thread, port
+ * and miniport locks alike; a LUN or adapter left busy
+ * (StorPortDeviceBusy/StorPortBusy) with nothing in the miniport.
+ * StorPort's queue: while busy, new requests wait in the port; one the
+ * miniport completes with SRB_STATUS_BUSY is resubmitted from a DPC.
+ * SRB_EX: with sp_use_srb_ex, and only for a miniport that declared
+ * SRB_TYPE_FLAG_STORAGE_REQUEST_BLOCK, the miniport gets
+ * STORAGE_REQUEST_BLOCKs built from the issuer's SRBs.
  * Every buffer the miniport can hand to the device (device extension,
  * uncached extension, SRB extension, data buffers) comes from the DMA
  * pool, so physical addresses are real inside the guest. */
 #define _GNU_SOURCE
+#include "inf_reg.h"
 #include "nt_storport.h"
 #include "pci_sysfs.h"
 #include "vmhost.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +50,7 @@
 #define SP_DIRQL 5 /* any device IRQL above DISPATCH_LEVEL will do */
 #define SP_MAX_OUTSTANDING 64
 #define SP_MAX_RANGES 16
+#define SP_MAX_MSG 8 /* pci_sysfs routes at most 8 MSI-X vectors */
 #define SP_UNINITIALIZED 0xffffffffu
 #define STATUS_REVISION_MISMATCH ((nt_status)0xC0000059)
 #define STOR_STATUS_SUCCESS 0u
@@ -37,11 +59,28 @@
 #define STOR_STATUS_INVALID_PARAMETER 0xC1000006u
 #define HW_INIT_MIN_SIZE offsetof(sp_hw_init_data, HwBuildIo)
 
+/* A request from the issuer (disk test) until sp_wait hands it back:
+ * HELD in the port (LUN/adapter busy, or waiting to be resubmitted after
+ * SRB_STATUS_BUSY), ISSUED to the miniport, DONE. */
+enum os_state { OS_FREE, OS_HELD, OS_ISSUED, OS_DONE };
+
 struct outstanding {
-	sp_srb *srb;
-	bool done;
+	sp_srb *srb;      /* the issuer's classic SRB */
+	void *mp;         /* what the miniport got: srb, or the SRB_EX built from it */
+	enum os_state state;
+	bool ex;          /* sent as SRB_EX */
+	const uint8_t *cdb32; /* a 32-byte CDB (SRB_EX CDB32 block) */
+	uint32_t length;  /* DataTransferLength as issued, for resubmission */
+	unsigned completions, retries;
+	uint64_t seq;     /* order of the port's queue */
 	sp_sg_list *sg;
 };
+
+/* SRB_STATUS_BUSY resubmissions of one request before it goes back to the
+ * issuer as BUSY (about a second of retry-timer ticks). */
+#define SP_BUSY_RETRIES 1000
+/* A busy LUN with nothing in the miniport never becomes ready again. */
+#define SP_BUSY_IDLE_NS (2ull * 1000 * 1000 * 1000)
 
 static struct {
 	bool registered, started, stop;
@@ -55,16 +94,30 @@ static struct {
 	bool uio, msix;
 	unsigned msi_count;
 	nt_kspin_lock int_lock, startio_lock;
+	nt_kspin_lock msg_lock[SP_MAX_MSG];
+	/* StorPortInitializePerfOpts */
+	uint32_t perf_flags, channels, redir_first, redir_last;
+	int irq_threads[VH_MAX_CPUS];
+	unsigned irq_nthreads;
+	unsigned long msg_interrupts[SP_MAX_MSG], msg_claimed[SP_MAX_MSG];
+	uint32_t msg_cpus[SP_MAX_MSG]; /* bit n: the message ran on processor n */
 	sp_hw_passive_init *passive;
 	sp_hw_timer *timer_fn;
 	nt_ktimer timer;
 	nt_kdpc timer_dpc;
 	bool in_find_or_init;
-	int irq_thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct outstanding out[SP_MAX_OUTSTANDING];
 	unsigned long interrupts, claimed;
+	/* busy handling (under mu) */
+	bool srb_ex, lun_busy, adapter_busy;
+	uint32_t lun_left, adapter_left;
+	uint64_t seq, busy_idle_since;
+	struct sp_busy_stats stats;
+	nt_kdpc resume_dpc;
+	nt_ktimer retry_timer;
+	bool resume_ready;
 } sp = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 bool sp_registered(void)
@@ -73,6 +126,8 @@ bool sp_registered(void)
 }
 
 /* ------------------------------------------------------------ init */
+
+static void NTAPI resume_dpc(nt_kdpc *dpc, void *ctx, void *a1, void *a2);
 
 static nt_status NTAPI sp_StorPortInitialize(void *arg1, void *arg2, sp_hw_init_data *hw, void *ctx)
 {
@@ -109,58 +164,259 @@ static nt_status NTAPI sp_StorPortInitialize(void *arg1, void *arg2, sp_hw_init_
 				   hw->HwInitializationDataSize : sizeof(sp.hw));
 	sp.hw_context = ctx;
 	sp.registered = true;
+	/* The port's queue (busy handling) restarts from a DPC. */
+	nt_KeInitializeTimer(&sp.retry_timer);
+	nt_KeInitializeDpc(&sp.resume_dpc, resume_dpc, NULL);
+	sp.resume_ready = true;
 	vh_log("StorPortInitialize: miniport registered (ext %u, srb ext %u, %u ranges)",
 	       hw->DeviceExtensionSize, hw->SrbExtensionSize, hw->NumberOfAccessRanges);
 	return STATUS_SUCCESS;
 }
 
+/* ------------------------------------------------------------ lock order */
+/* StorPort's documented hierarchy: DpcLock, then the StartIo lock, then the
+ * interrupt lock (per-message locks rank with it); a lock already held or
+ * taken out of order deadlocks a real system. Each thread keeps the
+ * StorPort locks it holds, port-taken and miniport-taken alike. */
+#define SPL_MAX 16
+
+static __thread struct {
+	enum sp_lock_kind kind;
+	const void *id;
+	unsigned msg;
+} spl_held[SPL_MAX];
+static __thread unsigned spl_n;
+
+static unsigned spl_rank(enum sp_lock_kind k)
+{
+	return k == SPL_MESSAGE ? SPL_INTERRUPT : (unsigned)k;
+}
+
+/* The IRQL a held lock needs: dropping below it while held is a bug. */
+static nt_irql spl_irql(enum sp_lock_kind k)
+{
+	return spl_rank(k) == SPL_INTERRUPT ? SP_DIRQL : DISPATCH_LEVEL;
+}
+
+static const char *spl_name(enum sp_lock_kind k, unsigned msg, char *buf, size_t n)
+{
+	switch (k) {
+	case SPL_DPC:
+		return "DpcLock";
+	case SPL_STARTIO:
+		return "StartIo lock";
+	case SPL_INTERRUPT:
+		return "interrupt lock (InterruptLock)";
+	case SPL_MESSAGE:
+		snprintf(buf, n, "interrupt lock of MSI-X message %u", msg);
+		return buf;
+	}
+	return "unknown StorPort lock";
+}
+
+unsigned sp_lockdep_depth(void)
+{
+	return spl_n;
+}
+
+void sp_lockdep_acquire(enum sp_lock_kind kind, const void *id, unsigned msg)
+{
+	char a[48], b[48];
+	const char *want = spl_name(kind, msg, a, sizeof(a));
+
+	for (unsigned i = 0; i < spl_n; i++) {
+		const char *have = spl_name(spl_held[i].kind, spl_held[i].msg, b, sizeof(b));
+		bool same = spl_held[i].kind == kind && spl_held[i].id == id && spl_held[i].msg == msg;
+
+		/* The InterruptLock takes every message lock, so either one
+		 * under the other is a recursion too. */
+		if (same || (spl_rank(kind) == SPL_INTERRUPT &&
+			     spl_rank(spl_held[i].kind) == SPL_INTERRUPT))
+			vh_fatal("StorPort lock order: %s acquired while this thread already holds %s "
+				 "(deadlock)", want, have);
+		if (spl_rank(spl_held[i].kind) > spl_rank(kind))
+			vh_fatal("StorPort lock order: %s acquired while %s is held (the order is "
+				 "DpcLock, StartIo lock, interrupt lock)", want, have);
+	}
+	if (spl_n == SPL_MAX)
+		vh_fatal("StorPort lock order: more than %d StorPort locks held by one thread", SPL_MAX);
+	spl_held[spl_n].kind = kind;
+	spl_held[spl_n].id = id;
+	spl_held[spl_n].msg = msg;
+	spl_n++;
+}
+
+void sp_lockdep_release(enum sp_lock_kind kind, const void *id, unsigned msg, nt_irql to)
+{
+	char a[48], b[48];
+	const char *name = spl_name(kind, msg, a, sizeof(a));
+	unsigned j = spl_n;
+
+	while (j-- > 0)
+		if (spl_held[j].kind == kind && spl_held[j].id == id && spl_held[j].msg == msg)
+			break;
+	if (j >= spl_n)
+		vh_fatal("StorPort lock order: %s released but this thread does not hold it", name);
+	/* StorPort restores the IRQL saved in the handle: a release out of
+	 * LIFO order is only wrong when that leaves a held lock below the
+	 * IRQL it needs (e.g. DpcLock released before the StartIo lock). */
+	for (unsigned i = 0; i < spl_n; i++)
+		if (i != j && spl_irql(spl_held[i].kind) > to)
+			vh_fatal("StorPort lock order: %s released out of order while %s is still held "
+				 "(IRQL would drop to %u)", name,
+				 spl_name(spl_held[i].kind, spl_held[i].msg, b, sizeof(b)), to);
+	for (unsigned i = j; i + 1 < spl_n; i++)
+		spl_held[i] = spl_held[i + 1];
+	spl_n--;
+}
+
 /* ------------------------------------------------------------ locks */
 
+#define SYNC_PER_MESSAGE 2 /* InterruptSynchronizePerMessage */
+
+static bool per_message_locks(void)
+{
+	return sp.msix && sp.cfg.InterruptSynchronizationMode == SYNC_PER_MESSAGE;
+}
+
+/* The InterruptLock: with per-message locks it excludes every message. */
 static void int_lock(nt_irql *old)
 {
+	sp_lockdep_acquire(SPL_INTERRUPT, &sp.int_lock, 0);
 	*old = vh_irql();
 	if (*old > SP_DIRQL)
 		vh_fatal("interrupt lock taken at IRQL %u", *old);
-	vh_set_irql(SP_DIRQL);
+	vh_irql_set(SP_DIRQL);
 	vh_spin_acquire(&sp.int_lock, "StorPort interrupt lock");
+	if (per_message_locks())
+		for (unsigned m = 0; m < sp.msi_count; m++)
+			vh_spin_acquire(&sp.msg_lock[m], "StorPort message lock");
 }
 
 static void int_unlock(nt_irql old)
 {
+	if (per_message_locks())
+		for (unsigned m = sp.msi_count; m-- > 0;)
+			vh_spin_release(&sp.msg_lock[m], "StorPort message lock");
+	sp_lockdep_release(SPL_INTERRUPT, &sp.int_lock, 0, old);
 	vh_spin_release(&sp.int_lock, "StorPort interrupt lock");
-	vh_set_irql(old);
+	vh_irql_set(old);
+}
+
+/* The lock StorPort holds around HwMSInterruptRoutine for message m. */
+static void msg_lock(uint32_t m, nt_irql *old)
+{
+	if (!per_message_locks()) {
+		int_lock(old);
+		return;
+	}
+	sp_lockdep_acquire(SPL_MESSAGE, &sp.msg_lock[m], m);
+	*old = vh_irql();
+	vh_irql_set(SP_DIRQL);
+	vh_spin_acquire(&sp.msg_lock[m], "StorPort message lock");
+}
+
+static void msg_unlock(uint32_t m, nt_irql old)
+{
+	if (!per_message_locks()) {
+		int_unlock(old);
+		return;
+	}
+	sp_lockdep_release(SPL_MESSAGE, &sp.msg_lock[m], m, old);
+	vh_spin_release(&sp.msg_lock[m], "StorPort message lock");
+	vh_irql_set(old);
 }
 
 static void startio_lock(nt_irql *old)
 {
+	sp_lockdep_acquire(SPL_STARTIO, &sp.startio_lock, 0);
 	*old = vh_irql();
 	if (*old > DISPATCH_LEVEL)
 		vh_fatal("StartIo lock taken at IRQL %u", *old);
-	vh_set_irql(DISPATCH_LEVEL);
+	vh_irql_set(DISPATCH_LEVEL);
 	vh_spin_acquire(&sp.startio_lock, "StorPort StartIo lock");
 }
 
 static void startio_unlock(nt_irql old)
 {
+	sp_lockdep_release(SPL_STARTIO, &sp.startio_lock, 0, old);
 	vh_spin_release(&sp.startio_lock, "StorPort StartIo lock");
-	vh_set_irql(old);
+	vh_irql_set(old);
 }
 
 #define SYNC_HALF_DUPLEX 0 /* StorSynchronizeHalfDuplex */
 
-/* The locks StorPort holds around HwStartIo and HwTimer. */
-static void startio_enter(nt_irql *old, nt_irql *old2)
+#define PERF_CONCURRENT_CHANNELS 0x2
+#define PERF_DPC_REDIRECTION 0x1
+#define PERF_INTERRUPT_MESSAGE_RANGES 0x4
+
+/* The locks StorPort holds around HwStartIo (startio true) and HwTimer.
+ * Concurrent channels: HwStartIo runs at DISPATCH_LEVEL without them. */
+static void startio_enter(nt_irql *old, nt_irql *old2, bool startio)
 {
+	if (startio && (sp.perf_flags & PERF_CONCURRENT_CHANNELS)) {
+		*old = vh_irql();
+		vh_irql_set(DISPATCH_LEVEL);
+		return;
+	}
 	startio_lock(old);
 	if (sp.cfg.SynchronizationModel == SYNC_HALF_DUPLEX)
 		int_lock(old2);
 }
 
-static void startio_leave(nt_irql old, nt_irql old2)
+static void startio_leave(nt_irql old, nt_irql old2, bool startio)
 {
+	if (startio && (sp.perf_flags & PERF_CONCURRENT_CHANNELS)) {
+		vh_irql_set(old);
+		return;
+	}
 	if (sp.cfg.SynchronizationModel == SYNC_HALF_DUPLEX)
 		int_unlock(old2);
 	startio_unlock(old);
+}
+
+/* ------------------------------------------------------------ processors */
+
+/* MSI-X message affinity: the redirection range one message per processor
+ * in order (what StorPort sets up for STOR_PERF_INTERRUPT_MESSAGE_RANGES),
+ * any other message round robin. */
+static unsigned msg_cpu(uint32_t m)
+{
+	unsigned n = vh_cpu_count();
+
+	if ((sp.perf_flags & PERF_INTERRUPT_MESSAGE_RANGES) && m >= sp.redir_first &&
+	    m <= sp.redir_last)
+		return (m - sp.redir_first) % n;
+	return m % n;
+}
+
+/* The redirection-range message whose interrupt goes to processor cpu. */
+static uint32_t cpu_msg(unsigned cpu)
+{
+	uint32_t span = sp.redir_last - sp.redir_first + 1;
+
+	return sp.redir_first + cpu % span;
+}
+
+unsigned sp_message_count(void)
+{
+	return sp.msix ? sp.msi_count : 0;
+}
+
+unsigned long sp_message_interrupts(unsigned m, unsigned long *claimed, uint32_t *cpus)
+{
+	if (m >= SP_MAX_MSG)
+		return 0;
+	if (claimed)
+		*claimed = __atomic_load_n(&sp.msg_claimed[m], __ATOMIC_RELAXED);
+	if (cpus)
+		*cpus = __atomic_load_n(&sp.msg_cpus[m], __ATOMIC_RELAXED);
+	return __atomic_load_n(&sp.msg_interrupts[m], __ATOMIC_RELAXED);
+}
+
+uint32_t sp_perf_flags(void)
+{
+	return sp.perf_flags;
 }
 
 /* ------------------------------------------------------------ notification */
@@ -208,29 +464,114 @@ static bool inject_fault(sp_srb *srb)
 	return true;
 }
 
-static void complete_srb(sp_srb *srb)
+/* Called with mu held: the port resumes its queue from a DPC, as StorPort
+ * does; never from inside the miniport callback that lifted the busy
+ * state (its locks are held). */
+static bool held_back_locked(void)
 {
-	bool found = false;
+	return sp.lun_busy || sp.adapter_busy;
+}
 
-	if (inject_fault(srb))
+static void resume_soon(void)
+{
+	if (sp.resume_ready)
+		nt_KeInsertQueueDpc(&sp.resume_dpc, NULL, NULL);
+}
+
+static void retry_later(void)
+{
+	/* 1 ms, relative: the device needs time to free a slot. */
+	if (sp.resume_ready)
+		nt_KeSetTimer(&sp.retry_timer, -10000, &sp.resume_dpc);
+}
+
+static sp_srbex_block *srbex_of(sp_srb *srb)
+{
+	return (sp_srbex_block *)(srb + 1);
+}
+
+/* The status an SRB_EX completion carries back to the issuer's SRB. */
+static void copy_back(struct outstanding *o)
+{
+	sp_srbex_block *b;
+
+	if (!o->ex)
 		return;
+	b = srbex_of(o->srb);
+	o->srb->SrbStatus = b->h.SrbStatus;
+	o->srb->DataTransferLength = b->h.DataTransferLength;
+	if (b->h.NumSrbExData) {
+		o->srb->ScsiStatus = b->cdb.ScsiStatus;
+		o->srb->SenseInfoBufferLength = b->cdb.SenseInfoBufferLength;
+	}
+}
+
+/* One RequestComplete counts towards the completions a busy LUN/adapter
+ * waits for (RequestsToComplete); true when that lifts it. */
+static bool count_completion_locked(const struct outstanding *done)
+{
+	bool lifted = false, others = false;
+
+	/* More wanted than were outstanding: StorPort resumes once all of
+	 * them completed (documented for StorPortDeviceBusy/StorPortBusy). */
+	for (int i = 0; i < SP_MAX_OUTSTANDING && !others; i++)
+		others = sp.out[i].state == OS_ISSUED && &sp.out[i] != done;
+	if (sp.lun_busy && sp.lun_left && (!--sp.lun_left || !others)) {
+		sp.lun_busy = false;
+		sp.lun_left = 0;
+		lifted = true;
+	}
+	if (sp.adapter_busy && sp.adapter_left && (!--sp.adapter_left || !others)) {
+		sp.adapter_busy = false;
+		sp.adapter_left = 0;
+		lifted = true;
+	}
+	return lifted && !held_back_locked();
+}
+
+static void complete_srb(void *mp)
+{
+	struct outstanding *o = NULL;
+	uint8_t status;
+	bool resume, requeued = false;
 
 	/* Everything is checked before the SRB is handed back: from then on
 	 * the issuer may reuse it. */
 	pthread_mutex_lock(&sp.mu);
-	for (int i = 0; i < SP_MAX_OUTSTANDING; i++)
-		if (sp.out[i].srb == srb && !sp.out[i].done) {
-			if (srb->SrbStatus == SRB_STATUS_PENDING)
-				vh_fatal("RequestComplete(%p): SrbStatus still SRB_STATUS_PENDING",
-					 (void *)srb);
-			sp.out[i].done = true;
-			found = true;
-			break;
+	for (int i = 0; i < SP_MAX_OUTSTANDING && !o; i++)
+		if (sp.out[i].state == OS_ISSUED && sp.out[i].mp == mp)
+			o = &sp.out[i];
+	if (!o)
+		vh_fatal("RequestComplete(%p): SRB not outstanding (completed twice?)", mp);
+	status = ((sp_srb *)mp)->SrbStatus; /* same offset in SRB and SRB_EX */
+	if (status == SRB_STATUS_PENDING)
+		vh_fatal("RequestComplete(%p): SrbStatus still SRB_STATUS_PENDING", mp);
+	o->completions++;
+	/* A BUSY completion frees nothing in the device: it does not count
+	 * towards the completions a busy LUN waits for. */
+	resume = (status & 0x3f) != SRB_STATUS_BUSY && count_completion_locked(o);
+	/* SRB_STATUS_BUSY: StorPort requeues the request and sends it again
+	 * later; the issuer never sees it. */
+	if ((status & 0x3f) == SRB_STATUS_BUSY && o->retries < SP_BUSY_RETRIES) {
+		o->retries++;
+		o->state = OS_HELD;
+		o->seq = ++sp.seq;
+		sp.stats.busy_completions++;
+		requeued = true;
+	} else {
+		copy_back(o);
+		if (inject_fault(o->srb)) {
+			pthread_mutex_unlock(&sp.mu);
+			return;
 		}
+		o->state = OS_DONE;
+	}
 	pthread_cond_broadcast(&sp.cv);
+	if (resume)
+		resume_soon();
+	else if (requeued && !held_back_locked())
+		retry_later();
 	pthread_mutex_unlock(&sp.mu);
-	if (!found)
-		vh_fatal("RequestComplete(%p): SRB not outstanding (completed twice?)", (void *)srb);
 }
 
 static void NTAPI sp_dpc_trampoline(nt_kdpc *dpc, void *ctx, void *a1, void *a2)
@@ -250,9 +591,9 @@ static void NTAPI sp_timer_trampoline(nt_kdpc *dpc, void *ctx, void *a1, void *a
 	fn = sp.timer_fn;
 	if (!fn)
 		return;
-	startio_enter(&old, &old2);
+	startio_enter(&old, &old2, false);
 	fn(sp.ext);
-	startio_leave(old, old2);
+	startio_leave(old, old2, false);
 }
 
 static void sp_lock_acquire(uint32_t type, void *ctx, sp_lock_handle *h)
@@ -273,10 +614,11 @@ static void sp_lock_acquire(uint32_t type, void *ctx, sp_lock_handle *h)
 	case SP_DpcLock:
 		if (!ctx)
 			vh_fatal("StorPortAcquireSpinLock(DpcLock): no STOR_DPC given");
+		sp_lockdep_acquire(SPL_DPC, &((sp_stor_dpc *)ctx)->Lock, 0);
 		old = vh_irql();
 		if (old > DISPATCH_LEVEL)
 			vh_fatal("DpcLock taken at IRQL %u", old);
-		vh_set_irql(DISPATCH_LEVEL);
+		vh_irql_set(DISPATCH_LEVEL);
 		h->Context.LockQueue.Lock = &((sp_stor_dpc *)ctx)->Lock;
 		vh_spin_acquire(h->Context.LockQueue.Lock, "StorPort DpcLock");
 		break;
@@ -298,8 +640,9 @@ static void sp_lock_release(sp_lock_handle *h)
 		startio_unlock(h->Context.OldIrql);
 		break;
 	case SP_DpcLock:
+		sp_lockdep_release(SPL_DPC, h->Context.LockQueue.Lock, 0, h->Context.OldIrql);
 		vh_spin_release(h->Context.LockQueue.Lock, "StorPort DpcLock");
-		vh_set_irql(h->Context.OldIrql);
+		vh_irql_set(h->Context.OldIrql);
 		break;
 	default:
 		vh_fatal("StorPortReleaseSpinLock: bad handle (lock type %u)", h->Lock);
@@ -513,21 +856,27 @@ static sp_sg_list *NTAPI sp_StorPortGetScatterGatherList(void *ext, sp_srb *srb)
 	check_ext(ext, "StorPortGetScatterGatherList");
 	pthread_mutex_lock(&sp.mu);
 	for (int i = 0; i < SP_MAX_OUTSTANDING; i++)
-		if (sp.out[i].srb == srb && !sp.out[i].done)
+		if (sp.out[i].mp == srb && sp.out[i].state == OS_ISSUED)
 			slot = i;
 	pthread_mutex_unlock(&sp.mu);
 	if (slot < 0)
 		vh_fatal("StorPortGetScatterGatherList(%p): SRB not outstanding", (void *)srb);
-	if (!srb->DataBuffer || !srb->DataTransferLength)
+	if (sp.out[slot].ex) {
+		sp_srbex_block *b = (sp_srbex_block *)(void *)srb;
+		p = b->h.DataBuffer;
+		left = b->h.DataTransferLength;
+	} else {
+		p = srb->DataBuffer;
+		left = srb->DataTransferLength;
+	}
+	if (!p || !left)
 		return NULL;
 	/* One element per 4 KiB page, as Windows typically builds them, so the
 	 * miniport's multi-element path is always exercised. */
-	max = srb->DataTransferLength / 4096 + 2;
+	max = left / 4096 + 2;
 	sg = calloc(1, sizeof(*sg) + max * sizeof(sg->List[0]));
 	if (!sg)
 		vh_fatal("out of memory");
-	p = srb->DataBuffer;
-	left = srb->DataTransferLength;
 	while (left) {
 		uint64_t phys;
 		uint32_t chunk;
@@ -682,10 +1031,16 @@ static void NTAPI sp_StorPortCompleteRequest(void *ext, uint8_t path, uint8_t ta
 	(void)target;
 	(void)lun;
 	pthread_mutex_lock(&sp.mu);
+	/* Only what the miniport holds; the port's own queue stays queued. */
 	for (int i = 0; i < SP_MAX_OUTSTANDING; i++)
-		if (sp.out[i].srb && !sp.out[i].done) {
+		if (sp.out[i].state == OS_ISSUED) {
+			((sp_srb *)sp.out[i].mp)->SrbStatus = status;
+			copy_back(&sp.out[i]);
 			sp.out[i].srb->SrbStatus = status;
-			sp.out[i].done = true;
+			sp.out[i].state = OS_DONE;
+			sp.out[i].completions++;
+			if (count_completion_locked(&sp.out[i]))
+				resume_soon();
 		}
 	pthread_cond_broadcast(&sp.cv);
 	pthread_mutex_unlock(&sp.mu);
@@ -709,6 +1064,79 @@ static uint8_t NTAPI sp_true_dev(void *ext, uint8_t p, uint8_t t, uint8_t l, uin
 	return 1;
 }
 
+/* ---- busy / ready: StorPort holds new requests back until the given
+ * number of requests completed (0: until the matching Ready call). */
+static bool busy_lun_ok(void *ext, uint8_t p, uint8_t t, uint8_t l, const char *who)
+{
+	check_ext(ext, who);
+	if (p || t || l) {
+		vh_log("%s(%u:%u:%u): no such logical unit (only 0:0:0 exists)", who, p, t, l);
+		return false;
+	}
+	return true;
+}
+
+static uint8_t NTAPI sp_StorPortDeviceBusy(void *ext, uint8_t p, uint8_t t, uint8_t l, uint32_t n)
+{
+	if (!busy_lun_ok(ext, p, t, l, "StorPortDeviceBusy"))
+		return 0;
+	pthread_mutex_lock(&sp.mu);
+	sp.lun_busy = true;
+	sp.lun_left = n;
+	sp.stats.device_busy++;
+	pthread_mutex_unlock(&sp.mu);
+	return 1;
+}
+
+static uint8_t NTAPI sp_StorPortDeviceReady(void *ext, uint8_t p, uint8_t t, uint8_t l)
+{
+	if (!busy_lun_ok(ext, p, t, l, "StorPortDeviceReady"))
+		return 0;
+	pthread_mutex_lock(&sp.mu);
+	sp.stats.device_ready++;
+	if (sp.lun_busy) {
+		sp.lun_busy = false;
+		if (!held_back_locked())
+			resume_soon();
+	}
+	pthread_mutex_unlock(&sp.mu);
+	return 1;
+}
+
+static uint8_t NTAPI sp_StorPortBusy(void *ext, uint32_t n)
+{
+	check_ext(ext, "StorPortBusy");
+	pthread_mutex_lock(&sp.mu);
+	sp.adapter_busy = true;
+	sp.adapter_left = n;
+	sp.stats.adapter_busy++;
+	pthread_mutex_unlock(&sp.mu);
+	return 1;
+}
+
+static uint8_t NTAPI sp_StorPortReady(void *ext)
+{
+	check_ext(ext, "StorPortReady");
+	pthread_mutex_lock(&sp.mu);
+	sp.stats.adapter_ready++;
+	if (sp.adapter_busy) {
+		sp.adapter_busy = false;
+		if (!held_back_locked())
+			resume_soon();
+	}
+	pthread_mutex_unlock(&sp.mu);
+	return 1;
+}
+
+void sp_busy_stats(struct sp_busy_stats *st)
+{
+	pthread_mutex_lock(&sp.mu);
+	*st = sp.stats;
+	st->lun_busy_now = sp.lun_busy;
+	st->adapter_busy_now = sp.adapter_busy;
+	pthread_mutex_unlock(&sp.mu);
+}
+
 static uint8_t NTAPI sp_StorPortSynchronizeAccess(void *ext, sp_hw_sync_routine *fn, void *ctx)
 {
 	nt_irql old;
@@ -722,6 +1150,98 @@ static uint8_t NTAPI sp_StorPortSynchronizeAccess(void *ext, sp_hw_sync_routine 
 }
 
 #define EXT_GET_MSI_INFO 13 /* ExtFunctionGetMessageInterruptInformation */
+#define EXT_INIT_PERF_OPTS 14 /* ExtFunctionInitializePerformanceOptimizations */
+#define EXT_GET_STARTIO_PERF 15 /* ExtFunctionGetStartIoPerformanceParameters */
+#define EXT_GET_CURRENT_PROCESSOR 17 /* ExtFunctionGetCurrentProcessorNumber */
+
+/* PERF_CONFIGURATION_DATA, x64 */
+struct sp_perf_config {
+	uint32_t Version;
+	uint32_t Size;
+	uint32_t Flags;
+	uint32_t ConcurrentChannels;
+	uint32_t FirstRedirectionMessageNumber;
+	uint32_t LastRedirectionMessageNumber;
+	uint32_t DeviceNode;
+	uint32_t Reserved;
+	void *MessageTargets;
+};
+_Static_assert(offsetof(struct sp_perf_config, FirstRedirectionMessageNumber) == 16, "PERF_CONFIGURATION_DATA.FirstRedirectionMessageNumber");
+_Static_assert(sizeof(struct sp_perf_config) == 40, "PERF_CONFIGURATION_DATA x64 size");
+
+/* STARTIO_PERFORMANCE_PARAMETERS(_V2), x64 */
+struct sp_startio_perf {
+	uint32_t Version;
+	uint32_t Size;
+	uint32_t MessageNumber;
+	uint32_t ChannelNumber;
+	nt_processor_number InitiatingProcessor; /* version 2 */
+};
+_Static_assert(sizeof(struct sp_startio_perf) == 20, "STARTIO_PERFORMANCE_PARAMETERS_V2 size");
+
+/* What the emulation implements: DPC redirection, concurrent channels,
+ * interrupt message ranges. */
+#define PERF_SUPPORTED (PERF_DPC_REDIRECTION | PERF_CONCURRENT_CHANNELS | \
+			PERF_INTERRUPT_MESSAGE_RANGES)
+
+static uint32_t perf_opts(uint8_t query, struct sp_perf_config *p)
+{
+	uint32_t f;
+
+	if (!p || p->Version < 2 || p->Size < offsetof(struct sp_perf_config, DeviceNode))
+		return STOR_STATUS_INVALID_PARAMETER;
+	if (query) {
+		p->Flags = PERF_SUPPORTED;
+		p->ConcurrentChannels = vh_cpu_count();
+		p->FirstRedirectionMessageNumber = 0;
+		p->LastRedirectionMessageNumber = 0;
+		return STOR_STATUS_SUCCESS;
+	}
+	if (!sp.in_find_or_init)
+		vh_fatal("StorPortInitializePerfOpts outside HwFindAdapter/HwInitialize");
+	f = p->Flags;
+	if (f & ~(uint32_t)PERF_SUPPORTED) {
+		vh_log("StorPortInitializePerfOpts: flags %#x beyond the supported %#x", f,
+		       PERF_SUPPORTED);
+		return STOR_STATUS_INVALID_PARAMETER;
+	}
+	if ((f & PERF_INTERRUPT_MESSAGE_RANGES) &&
+	    (!(f & PERF_DPC_REDIRECTION) || !sp.msix ||
+	     p->FirstRedirectionMessageNumber > p->LastRedirectionMessageNumber ||
+	     p->LastRedirectionMessageNumber >= sp.msi_count)) {
+		vh_log("StorPortInitializePerfOpts: message range %u..%u invalid (%u messages, flags %#x)",
+		       p->FirstRedirectionMessageNumber, p->LastRedirectionMessageNumber,
+		       sp.msi_count, f);
+		return STOR_STATUS_INVALID_PARAMETER;
+	}
+	if ((f & PERF_CONCURRENT_CHANNELS) && !p->ConcurrentChannels)
+		return STOR_STATUS_INVALID_PARAMETER;
+	sp.perf_flags = f;
+	sp.channels = (f & PERF_CONCURRENT_CHANNELS) ? p->ConcurrentChannels : 1;
+	sp.redir_first = p->FirstRedirectionMessageNumber;
+	sp.redir_last = p->LastRedirectionMessageNumber;
+	vh_log("StorPortInitializePerfOpts: flags %#x, %u channel(s), messages %u..%u redirected",
+	       f, sp.channels, sp.redir_first, sp.redir_last);
+	return STOR_STATUS_SUCCESS;
+}
+
+static uint32_t startio_perf(sp_srb *srb, struct sp_startio_perf *p)
+{
+	unsigned cpu = vh_cpu_current();
+
+	(void)srb;
+	if (!p || (p->Version != 1 && p->Version != 2) ||
+	    p->Size < (p->Version == 2 ? sizeof(*p) :
+					 offsetof(struct sp_startio_perf, InitiatingProcessor)))
+		return STOR_STATUS_INVALID_PARAMETER;
+	if (vh_irql() < DISPATCH_LEVEL)
+		vh_fatal("StorPortGetStartIoPerfParams at IRQL %u (HwStartIo/HwBuildIo only)", vh_irql());
+	p->MessageNumber = (sp.perf_flags & PERF_INTERRUPT_MESSAGE_RANGES) ? cpu_msg(cpu) : 0;
+	p->ChannelNumber = sp.channels > 1 ? cpu % sp.channels : 0;
+	if (p->Version == 2)
+		p->InitiatingProcessor = (nt_processor_number){ 0, (uint8_t)cpu, 0 };
+	return STOR_STATUS_SUCCESS;
+}
 
 /* MESSAGE_INTERRUPT_INFORMATION, x64 */
 struct sp_msi_info {
@@ -760,6 +1280,20 @@ static uint32_t NTAPI sp_StorPortExtendedFunction(uint32_t code, void *ext, ...)
 			mi->InterruptMode = 1;                /* Latched */
 			r = STOR_STATUS_SUCCESS;
 		}
+	} else if (code == EXT_INIT_PERF_OPTS) {
+		uint8_t query = (uint8_t)__builtin_va_arg(ap, uint32_t);
+		r = perf_opts(query, __builtin_va_arg(ap, struct sp_perf_config *));
+	} else if (code == EXT_GET_STARTIO_PERF) {
+		sp_srb *srb = __builtin_va_arg(ap, sp_srb *);
+		r = startio_perf(srb, __builtin_va_arg(ap, struct sp_startio_perf *));
+	} else if (code == EXT_GET_CURRENT_PROCESSOR) {
+		nt_processor_number *pn = __builtin_va_arg(ap, nt_processor_number *);
+		if (!pn) {
+			r = STOR_STATUS_INVALID_PARAMETER;
+		} else {
+			*pn = (nt_processor_number){ 0, (uint8_t)vh_cpu_current(), 0 };
+			r = STOR_STATUS_SUCCESS;
+		}
 	} else {
 		vh_log("StorPortExtendedFunction(%u): not emulated", code);
 	}
@@ -767,33 +1301,106 @@ static uint32_t NTAPI sp_StorPortExtendedFunction(uint32_t code, void *ext, ...)
 	return r;
 }
 
+/* Registry: the service key's Parameters\Device(N) values that the driver's
+ * INF installs (vdphost --inf). StorPort allows one registry buffer per
+ * adapter at a time, at PASSIVE_LEVEL, and reads only into that buffer. */
+static struct {
+	void *buf;
+	uint32_t size;
+} sp_regbuf;
+
+static void registry_entry(void *ext, const char *who)
+{
+	check_ext(ext, who);
+	if (vh_irql() != PASSIVE_LEVEL)
+		vh_fatal("%s at IRQL %u: StorPort requires PASSIVE_LEVEL", who, vh_irql());
+}
+
+static void *NTAPI sp_StorPortAllocateRegistryBuffer(void *ext, uint32_t *len)
+{
+	registry_entry(ext, "StorPortAllocateRegistryBuffer");
+	if (!len || !*len || *len > 64 * 1024) {
+		vh_log("StorPortAllocateRegistryBuffer: length %u refused", len ? *len : 0);
+		return NULL;
+	}
+	if (sp_regbuf.buf) {
+		vh_log("StorPortAllocateRegistryBuffer: a registry buffer is already allocated");
+		return NULL;
+	}
+	sp_regbuf.buf = calloc(1, *len);
+	sp_regbuf.size = sp_regbuf.buf ? *len : 0;
+	return sp_regbuf.buf;
+}
+
+static void NTAPI sp_StorPortFreeRegistryBuffer(void *ext, void *buf)
+{
+	registry_entry(ext, "StorPortFreeRegistryBuffer");
+	if (!buf || buf != sp_regbuf.buf)
+		vh_fatal("StorPortFreeRegistryBuffer(%p): not the adapter's registry buffer", buf);
+	free(buf);
+	sp_regbuf.buf = NULL;
+	sp_regbuf.size = 0;
+}
+
 static uint8_t NTAPI sp_StorPortRegistryRead(void *ext, uint8_t *name, uint32_t global, uint32_t type,
 					     uint8_t *buf, uint32_t *len)
 {
-	(void)ext; (void)name; (void)global; (void)type; (void)buf;
-	if (len)
+	const struct infreg_value *v;
+	char key[32];
+	uint32_t need;
+
+	registry_entry(ext, "StorPortRegistryRead");
+	if (!name || !len)
+		vh_fatal("StorPortRegistryRead: NULL value name or length");
+	if (!buf || (uintptr_t)buf < (uintptr_t)sp_regbuf.buf || !sp_regbuf.buf ||
+	    (uintptr_t)buf + *len > (uintptr_t)sp_regbuf.buf + sp_regbuf.size)
+		vh_fatal("StorPortRegistryRead(%s): buffer %p+%u is not inside the registry buffer",
+			 (const char *)name, (void *)buf, *len);
+	/* Adapter-specific values live under Parameters\Device<port number>. */
+	snprintf(key, sizeof(key), global ? "Parameters\\Device" : "Parameters\\Device0");
+	v = infreg_find(vh_registry(), INFREG_SERVICE, key, (const char *)name);
+	if (!v || v->type != type) {
+		if (v)
+			vh_log("storport: registry %s\\%s has type %u, the driver asked for %u", key,
+			       (const char *)name, v->type, type);
 		*len = 0;
-	return 0; /* no parameters configured: miniports fall back to defaults */
+		return 0;
+	}
+	if (type == INFREG_DWORD) {
+		need = 4;
+		if (*len >= need)
+			memcpy(buf, &v->dword, 4);
+	} else if (type == INFREG_SZ || type == INFREG_EXPAND_SZ) {
+		need = (uint32_t)(strlen(v->data) + 1) * 2; /* UTF-16, terminated */
+		for (uint32_t i = 0; *len >= need && i < need / 2; i++) {
+			uint16_t ch = (uint8_t)v->data[i];
+
+			memcpy(buf + 2 * i, &ch, 2);
+		}
+	} else {
+		vh_log("storport: registry type %u is not emulated", type);
+		*len = 0;
+		return 0;
+	}
+	if (*len < need) {
+		*len = need;
+		return 0;
+	}
+	*len = need;
+	if (type == INFREG_DWORD)
+		vh_log("storport: registry %s\\%s = %u", key, (const char *)name, v->dword);
+	else
+		vh_log("storport: registry %s\\%s = \"%s\"", key, (const char *)name, v->data);
+	return 1;
 }
 
 static uint8_t NTAPI sp_StorPortRegistryWrite(void *ext, uint8_t *name, uint32_t global,
 					      uint32_t type, uint8_t *buf, uint32_t len)
 {
-	(void)ext; (void)name; (void)global; (void)type; (void)buf; (void)len;
+	(void)global; (void)type; (void)buf; (void)len;
+	registry_entry(ext, "StorPortRegistryWrite");
+	vh_log("StorPortRegistryWrite(%s): the test host's registry is read-only", (const char *)name);
 	return 0;
-}
-
-static void *NTAPI sp_StorPortAllocateRegistryBuffer(void *ext, uint32_t *len)
-{
-	(void)ext;
-	(void)len;
-	return NULL;
-}
-
-static void NTAPI sp_StorPortFreeRegistryBuffer(void *ext, void *buf)
-{
-	(void)ext;
-	(void)buf;
 }
 
 static uint8_t NTAPI sp_StorPortValidateRange(void *ext, uint32_t bus_type, uint32_t bus,
@@ -822,9 +1429,9 @@ const struct nt_export sp_exports[] = {
 	SP(StorPortSynchronizeAccess), SP(StorPortExtendedFunction), SP(StorPortRegistryRead),
 	SP(StorPortRegistryWrite), SP(StorPortAllocateRegistryBuffer),
 	SP(StorPortFreeRegistryBuffer), SP(StorPortValidateRange),
-	SPX(StorPortReady, sp_true1), SPX(StorPortResume, sp_true1),
-	SPX(StorPortBusy, sp_true2), SPX(StorPortPause, sp_true2),
-	SPX(StorPortDeviceBusy, sp_true_dev), SPX(StorPortDeviceReady, sp_true_dev),
+	SP(StorPortReady), SPX(StorPortResume, sp_true1),
+	SP(StorPortBusy), SPX(StorPortPause, sp_true2),
+	SP(StorPortDeviceBusy), SP(StorPortDeviceReady),
 	SPX(StorPortPauseDevice, sp_true_dev), SPX(StorPortResumeDevice, sp_true_dev),
 	SPX(StorPortSetDeviceQueueDepth, sp_true_dev),
 	{ NULL, NULL, NULL },
@@ -862,29 +1469,57 @@ static void deliver_message(uint32_t id)
 	nt_irql old;
 	uint8_t mine;
 
-	int_lock(&old);
+	msg_lock(id, &old);
 	if (sp.cfg.HwMSInterruptRoutine)
 		mine = sp.cfg.HwMSInterruptRoutine(sp.ext, id);
 	else
 		mine = sp.hw.HwInterrupt(sp.ext);
-	int_unlock(old);
+	msg_unlock(id, old);
 	__atomic_add_fetch(&sp.interrupts, 1, __ATOMIC_RELAXED);
-	if (mine)
+	__atomic_add_fetch(&sp.msg_interrupts[id], 1, __ATOMIC_RELAXED);
+	__atomic_or_fetch(&sp.msg_cpus[id], 1u << (vh_cpu_current() & 31), __ATOMIC_RELAXED);
+	if (mine) {
 		__atomic_add_fetch(&sp.claimed, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&sp.msg_claimed[id], 1, __ATOMIC_RELAXED);
+	}
+}
+
+/* MSI-X: the thread of processor cpu waits for the messages aimed at it
+ * (msg_cpu; perf options may change it after HwInitialize). */
+static void msix_wait_cpu(unsigned cpu)
+{
+	struct pollfd p[SP_MAX_MSG];
+	uint32_t ids[SP_MAX_MSG];
+	unsigned n = 0;
+	int r;
+
+	for (uint32_t m = 0; m < sp.msi_count; m++)
+		if (msg_cpu(m) == cpu) {
+			p[n] = (struct pollfd){ .fd = sp.pci.msix_fd[m], .events = POLLIN };
+			ids[n++] = m;
+		}
+	if (!n) {
+		usleep(100 * 1000);
+		return;
+	}
+	r = poll(p, n, 100);
+	if (r < 0 && errno != EINTR)
+		vh_fatal("waiting for MSI-X on vfio eventfds failed: %s", strerror(errno));
+	for (unsigned i = 0; r > 0 && i < n; i++) {
+		uint64_t v;
+		if ((p[i].revents & POLLIN) && read(p[i].fd, &v, 8) == 8)
+			deliver_message(ids[i]);
+	}
 }
 
 static void *irq_main(void *arg)
 {
-	(void)arg;
-	vh_set_irql(PASSIVE_LEVEL);
+	unsigned cpu = (unsigned)(uintptr_t)arg;
+
+	vh_irql_set(PASSIVE_LEVEL);
 	while (!__atomic_load_n(&sp.stop, __ATOMIC_ACQUIRE)) {
 		if (sp.msix) {
-			int mask = pci_msix_wait(&sp.pci, 100);
-			if (mask < 0)
-				vh_fatal("waiting for MSI-X on vfio eventfds failed");
-			for (uint32_t v = 0; v < sp.msi_count; v++)
-				if (mask & (1 << v))
-					deliver_message(v);
+			msix_wait_cpu(cpu);
 		} else if (sp.uio) {
 			int r = pci_uio_wait(&sp.pci, 100);
 			if (r < 0)
@@ -970,7 +1605,7 @@ int sp_start_adapter(const char *pci_spec, const char *irq_mode)
 	nt_KeInitializeDpc(&sp.timer_dpc, sp_timer_trampoline, NULL);
 
 	sp.in_find_or_init = true;
-	vh_set_irql(PASSIVE_LEVEL);
+	vh_irql_set(PASSIVE_LEVEL);
 	r = sp.hw.HwFindAdapter(sp.ext, sp.hw_context, NULL, NULL, &sp.cfg, &again);
 	if (r != SP_RETURN_FOUND) {
 		vh_log("HwFindAdapter returned %u (SP_RETURN_FOUND is 1)", r);
@@ -990,11 +1625,23 @@ int sp_start_adapter(const char *pci_spec, const char *irq_mode)
 			return -1;
 		}
 		sp.msi_count = (unsigned)n;
+		/* Two interrupt threads may poll one message while its processor
+		 * changes (StorPortInitializePerfOpts): a read must never block. */
+		for (unsigned m = 0; m < sp.msi_count; m++)
+			fcntl(sp.pci.msix_fd[m], F_SETFL, fcntl(sp.pci.msix_fd[m], F_GETFL) | O_NONBLOCK);
 		vh_log("MSI-X: %u messages through vfio", sp.msi_count);
 	}
-	/* Interrupts are connected before HwInitialize runs, as in Windows. */
+	/* Interrupts are connected before HwInitialize runs, as in Windows:
+	 * MSI-X on one thread per processor, a line on one thread. */
 	sp.stop = false;
-	sp.irq_thread = vh_thread_start("interrupt", VH_STACK_SIZE, irq_main, NULL);
+	sp.irq_nthreads = sp.msix && vh_cpu_count() > 1 ? vh_cpu_count() : 1;
+	for (unsigned c = 0; c < sp.irq_nthreads; c++) {
+		static char names[VH_MAX_CPUS][16];
+		snprintf(names[c], sizeof(names[c]), "interrupt%u", c);
+		sp.irq_threads[c] = vh_thread_start_on(c ? names[c] : "interrupt", VH_STACK_SIZE,
+						       irq_main, (void *)(uintptr_t)c,
+						       sp.irq_nthreads > 1 ? (int)c : -1);
+	}
 	sp.started = true;
 	int_lock(&old);
 	r = sp.hw.HwInitialize(sp.ext);
@@ -1005,7 +1652,7 @@ int sp_start_adapter(const char *pci_spec, const char *irq_mode)
 		return -1;
 	}
 	if (sp.passive) {
-		vh_set_irql(PASSIVE_LEVEL);
+		vh_irql_set(PASSIVE_LEVEL);
 		if (!sp.passive(sp.ext)) {
 			vh_log("HwPassiveInitializeRoutine returned FALSE");
 			return -1;
@@ -1026,16 +1673,19 @@ unsigned long sp_interrupts(unsigned long *claimed)
 	return __atomic_load_n(&sp.interrupts, __ATOMIC_RELAXED);
 }
 
+/* Each SRB carries room for the SRB_EX the port may build from it, then
+ * its SrbExtension: all DMA memory. */
 sp_srb *sp_alloc_srb(void)
 {
 	uint64_t phys;
-	sp_srb *srb = dma_alloc(sizeof(*srb) + sp.hw.SrbExtensionSize, 64, &phys);
+	sp_srb *srb = dma_alloc(sizeof(*srb) + sizeof(sp_srbex_block) + sp.hw.SrbExtensionSize, 64,
+				&phys);
 
 	if (!srb)
 		return NULL;
 	srb->Length = sizeof(*srb);
 	if (sp.hw.SrbExtensionSize)
-		srb->SrbExtension = srb + 1;
+		srb->SrbExtension = (uint8_t *)(srb + 1) + sizeof(sp_srbex_block);
 	return srb;
 }
 
@@ -1044,66 +1694,241 @@ void sp_free_srb(sp_srb *srb)
 	dma_free(srb);
 }
 
-void sp_submit(sp_srb *srb)
+int sp_use_srb_ex(bool on)
 {
-	int slot = -1;
-	nt_irql old, old2 = 0;
+	if (on && (sp.hw.HwInitializationDataSize < offsetof(sp_hw_init_data, Reserved1) ||
+		   !(sp.hw.SrbTypeFlags & SRB_TYPE_FLAG_STORAGE_REQUEST_BLOCK))) {
+		vh_log("SRB_EX refused: the miniport did not declare SRB_TYPE_FLAG_STORAGE_REQUEST_BLOCK "
+		       "(HwInitializationDataSize %u, SrbTypeFlags %#x)", sp.hw.HwInitializationDataSize,
+		       sp.hw.SrbTypeFlags);
+		return -1;
+	}
+	if (on && !(sp.hw.AddressTypeFlags & ADDRESS_TYPE_FLAG_BTL8)) {
+		vh_log("SRB_EX refused: AddressTypeFlags %#x lacks ADDRESS_TYPE_FLAG_BTL8",
+		       sp.hw.AddressTypeFlags);
+		return -1;
+	}
+	sp.srb_ex = on;
+	return 0;
+}
+
+bool sp_srb_ex_active(void)
+{
+	return sp.srb_ex;
+}
+
+/* What the miniport gets for o: its classic SRB reset to the issued
+ * state, or an SRB_EX built from it (header, BTL8 address, CDB block). */
+static void *prepare(struct outstanding *o)
+{
+	sp_srb *srb = o->srb;
+	sp_srbex_block *b;
+	uint32_t cdbsize;
 
 	srb->SrbStatus = SRB_STATUS_PENDING;
 	srb->Length = sizeof(*srb);
+	srb->DataTransferLength = o->length;
+	if (!o->ex)
+		return srb;
+	b = srbex_of(srb);
+	cdbsize = o->cdb32 ? SP_SRBEX_CDB32_SIZE : SP_SRBEX_CDB16_SIZE;
+	memset(b, 0, sizeof(*b));
+	b->h.Length = 8; /* sizeof(STORAGE_REQUEST_BLOCK_HEADER), x64 */
+	b->h.Function = SRB_FUNCTION_STORAGE_REQUEST_BLOCK;
+	b->h.SrbStatus = SRB_STATUS_PENDING;
+	b->h.Signature = SRB_SIGNATURE;
+	b->h.Version = STORAGE_REQUEST_BLOCK_VERSION_1;
+	b->h.SrbFunction = srb->Function;
+	b->h.SrbFlags = srb->SrbFlags;
+	b->h.RequestTag = srb->QueueTag;
+	b->h.TimeOutValue = srb->TimeOutValue;
+	b->h.DataTransferLength = srb->DataTransferLength;
+	b->h.DataBuffer = srb->DataBuffer;
+	b->h.OriginalRequest = srb->OriginalRequest;
+	b->h.MiniportContext = srb->SrbExtension;
+	b->h.AddressOffset = offsetof(sp_srbex_block, addr);
+	b->addr.Type = STOR_ADDRESS_TYPE_BTL8;
+	b->addr.AddressLength = 4;
+	b->addr.Path = srb->PathId;
+	b->addr.Target = srb->TargetId;
+	b->addr.Lun = srb->Lun;
+	b->h.SrbLength = offsetof(sp_srbex_block, cdb);
+	/* Only a SCSI request carries a CDB block. */
+	if (srb->Function == SRB_FUNCTION_EXECUTE_SCSI) {
+		b->h.NumSrbExData = 1;
+		b->h.SrbExDataOffset[0] = offsetof(sp_srbex_block, cdb);
+		b->h.SrbLength += cdbsize;
+		b->cdb.Type = o->cdb32 ? SRBEX_DATA_TYPE_SCSI_CDB32 : SRBEX_DATA_TYPE_SCSI_CDB16;
+		b->cdb.Length = cdbsize - 8;
+		b->cdb.SenseInfoBuffer = srb->SenseInfoBuffer;
+		b->cdb.SenseInfoBufferLength = srb->SenseInfoBufferLength;
+		if (o->cdb32) {
+			b->cdb.CdbLength = 32;
+			memcpy(b->cdb.Cdb, o->cdb32, 32);
+		} else {
+			b->cdb.CdbLength = srb->CdbLength;
+			memcpy(b->cdb.Cdb, srb->Cdb, srb->CdbLength <= 16 ? srb->CdbLength : 16);
+		}
+	}
+	return b;
+}
+
+/* HwBuildIo, then HwStartIo under the port's locks, at DISPATCH_LEVEL. */
+static void issue(struct outstanding *o)
+{
+	nt_irql irql = vh_irql(), old, old2 = 0;
+	unsigned before;
+	void *mp;
+
 	pthread_mutex_lock(&sp.mu);
-	for (int i = 0; i < SP_MAX_OUTSTANDING && slot < 0; i++)
-		if (!sp.out[i].srb)
-			slot = i;
-	if (slot < 0)
-		vh_fatal("too many outstanding SRBs");
-	sp.out[slot] = (struct outstanding){ srb, false, NULL };
+	mp = o->mp = prepare(o);
+	before = o->completions;
 	pthread_mutex_unlock(&sp.mu);
 
-	vh_set_irql(DISPATCH_LEVEL);
-	if (!sp.hw.HwBuildIo || sp.hw.HwBuildIo(sp.ext, srb)) {
-		startio_enter(&old, &old2);
-		sp.hw.HwStartIo(sp.ext, srb);
-		startio_leave(old, old2);
+	vh_irql_set(DISPATCH_LEVEL);
+	if (!sp.hw.HwBuildIo || sp.hw.HwBuildIo(sp.ext, mp)) {
+		startio_enter(&old, &old2, true);
+		sp.hw.HwStartIo(sp.ext, mp);
+		startio_leave(old, old2, true);
 	} else {
 		/* HwBuildIo returning FALSE means the miniport completed it. */
 		pthread_mutex_lock(&sp.mu);
-		if (!sp.out[slot].done)
-			vh_fatal("HwBuildIo returned FALSE without completing SRB %p", (void *)srb);
+		if (o->completions == before)
+			vh_fatal("HwBuildIo returned FALSE without completing SRB %p", mp);
 		pthread_mutex_unlock(&sp.mu);
 	}
-	vh_set_irql(PASSIVE_LEVEL);
+	vh_irql_set(irql);
+}
+
+/* The port's queue: requests held back while busy, and those the miniport
+ * completed with SRB_STATUS_BUSY, oldest first. Runs as a DPC. */
+static void NTAPI resume_dpc(nt_kdpc *dpc, void *ctx, void *a1, void *a2)
+{
+	(void)dpc;
+	(void)ctx;
+	(void)a1;
+	(void)a2;
+	for (int n = 0; n < SP_MAX_OUTSTANDING; n++) {
+		struct outstanding *o = NULL;
+
+		pthread_mutex_lock(&sp.mu);
+		for (int i = 0; i < SP_MAX_OUTSTANDING && !held_back_locked(); i++)
+			if (sp.out[i].state == OS_HELD && (!o || sp.out[i].seq < o->seq))
+				o = &sp.out[i];
+		if (o) {
+			o->state = OS_ISSUED;
+			if (o->retries)
+				sp.stats.resubmissions++;
+		}
+		pthread_mutex_unlock(&sp.mu);
+		if (!o)
+			return;
+		issue(o);
+	}
+	/* Still more: let other DPCs run first. */
+	pthread_mutex_lock(&sp.mu);
+	resume_soon();
+	pthread_mutex_unlock(&sp.mu);
+}
+
+static void submit(sp_srb *srb, const uint8_t *cdb32)
+{
+	struct outstanding *o = NULL;
+	bool held = false;
+
+	pthread_mutex_lock(&sp.mu);
+	for (int i = 0; i < SP_MAX_OUTSTANDING && !o; i++)
+		if (sp.out[i].state == OS_FREE)
+			o = &sp.out[i];
+	if (!o)
+		vh_fatal("too many outstanding SRBs");
+	*o = (struct outstanding){ .srb = srb, .mp = srb, .ex = sp.srb_ex, .cdb32 = cdb32,
+				   .length = srb->DataTransferLength };
+	srb->SrbStatus = SRB_STATUS_PENDING;
+	/* Busy, or older requests still queued in the port: wait behind them. */
+	for (int i = 0; i < SP_MAX_OUTSTANDING && !held; i++)
+		held = sp.out[i].state == OS_HELD;
+	if (held || held_back_locked()) {
+		o->state = OS_HELD;
+		o->seq = ++sp.seq;
+		sp.stats.held++;
+		if (!held_back_locked())
+			retry_later();
+		pthread_mutex_unlock(&sp.mu);
+		return;
+	}
+	o->state = OS_ISSUED;
+	pthread_mutex_unlock(&sp.mu);
+	issue(o);
+	vh_irql_set(PASSIVE_LEVEL);
+}
+
+void sp_submit(sp_srb *srb)
+{
+	submit(srb, NULL);
+}
+
+/* Called with mu held, while an issuer waits: a LUN or adapter held busy
+ * with no request in the miniport waits for completions that never come,
+ * and Windows would hang there. */
+static void busy_watch_locked(void)
+{
+	bool issued = false;
+	uint64_t now;
+
+	if (!held_back_locked()) {
+		sp.busy_idle_since = 0;
+		return;
+	}
+	for (int i = 0; i < SP_MAX_OUTSTANDING && !issued; i++)
+		issued = sp.out[i].state == OS_ISSUED;
+	now = vh_now_ns();
+	if (issued) {
+		sp.busy_idle_since = 0;
+	} else if (!sp.busy_idle_since) {
+		sp.busy_idle_since = now;
+	} else if (now - sp.busy_idle_since > SP_BUSY_IDLE_NS) {
+		vh_fatal("%s busy (StorPort%sBusy, %u more completions wanted) with no request "
+			 "outstanding in the miniport for %llu s: nothing can complete to make it ready "
+			 "(a hang on Windows)", sp.lun_busy ? "LUN 0:0:0" : "adapter",
+			 sp.lun_busy ? "Device" : "", sp.lun_busy ? sp.lun_left : sp.adapter_left,
+			 (unsigned long long)(SP_BUSY_IDLE_NS / 1000000000ull));
+	}
 }
 
 uint8_t sp_wait(sp_srb *srb, unsigned timeout_ms)
 {
-	struct timespec ts;
-	int slot = -1;
+	uint64_t deadline = vh_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	struct outstanding *o = NULL;
 	bool done;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&sp.mu);
-	for (int i = 0; i < SP_MAX_OUTSTANDING && slot < 0; i++)
-		if (sp.out[i].srb == srb)
-			slot = i;
-	if (slot < 0)
+	for (int i = 0; i < SP_MAX_OUTSTANDING && !o; i++)
+		if (sp.out[i].state != OS_FREE && sp.out[i].srb == srb)
+			o = &sp.out[i];
+	if (!o)
 		vh_fatal("sp_wait(%p): SRB was never submitted", (void *)srb);
-	while (!sp.out[slot].done)
-		if (pthread_cond_timedwait(&sp.cv, &sp.mu, &ts))
-			break;
-	done = sp.out[slot].done;
-	free(sp.out[slot].sg);
-	sp.out[slot] = (struct outstanding){ NULL, false, NULL };
-	pthread_mutex_unlock(&sp.mu);
+	/* Short slices: the busy watch runs while the issuer waits. */
+	while (o->state != OS_DONE && vh_now_ns() < deadline) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&sp.cv, &sp.mu, &ts);
+		busy_watch_locked();
+	}
+	done = o->state == OS_DONE;
 	if (!done)
-		vh_fatal("SRB %p (function %#x, CDB %#x) not completed within %u ms", (void *)srb,
-			 srb->Function, srb->Cdb[0], timeout_ms);
+		vh_fatal("SRB %p (function %#x, CDB %#x) not completed within %u ms (%s)", (void *)srb,
+			 srb->Function, srb->Cdb[0], timeout_ms,
+			 o->state == OS_HELD ? "still queued in the port" : "in the miniport");
+	free(o->sg);
+	*o = (struct outstanding){ .state = OS_FREE };
+	pthread_mutex_unlock(&sp.mu);
 	return srb->SrbStatus;
 }
 
@@ -1113,12 +1938,25 @@ uint8_t sp_execute(sp_srb *srb, unsigned timeout_ms)
 	return sp_wait(srb, timeout_ms);
 }
 
+uint8_t sp_execute_cdb32(sp_srb *srb, const uint8_t cdb[32], unsigned timeout_ms)
+{
+	if (!sp.srb_ex)
+		vh_fatal("sp_execute_cdb32: a 32-byte CDB needs SRB_EX mode");
+	srb->Function = SRB_FUNCTION_EXECUTE_SCSI;
+	srb->CdbLength = 16; /* the classic SRB keeps the first 16 bytes */
+	memcpy(srb->Cdb, cdb, 16);
+	submit(srb, cdb);
+	return sp_wait(srb, timeout_ms);
+}
+
 void sp_stop_adapter(void)
 {
 	if (!sp.started)
 		return;
 	__atomic_store_n(&sp.stop, true, __ATOMIC_RELEASE);
-	vh_thread_join(sp.irq_thread);
+	for (unsigned c = 0; c < sp.irq_nthreads; c++)
+		vh_thread_join(sp.irq_threads[c]);
 	nt_KeCancelTimer(&sp.timer);
+	nt_KeCancelTimer(&sp.retry_timer);
 	sp.started = false;
 }

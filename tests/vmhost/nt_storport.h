@@ -206,6 +206,94 @@ _Static_assert(offsetof(sp_srb, SrbExtension) == 0x38, "SCSI_REQUEST_BLOCK.SrbEx
 _Static_assert(offsetof(sp_srb, Cdb) == 0x48, "SCSI_REQUEST_BLOCK.Cdb");
 _Static_assert(sizeof(sp_srb) == 0x58, "SCSI_REQUEST_BLOCK x64 size");
 
+/* STORAGE_REQUEST_BLOCK (SRB_EX) as StorPort hands it to a miniport that
+ * declared SRB_TYPE_FLAG_STORAGE_REQUEST_BLOCK: the header, one BTL8
+ * address and one SCSI CDB16 or CDB32 data block (x64 layouts). */
+typedef struct sp_srb_ex {
+	uint16_t Length;
+	uint8_t Function; /* SRB_FUNCTION_STORAGE_REQUEST_BLOCK */
+	uint8_t SrbStatus;
+	uint32_t ReservedUlong1;
+	uint32_t Signature; /* SRB_SIGNATURE */
+	uint32_t Version;
+	uint32_t SrbLength;
+	uint32_t SrbFunction;
+	uint32_t SrbFlags;
+	uint32_t ReservedUlong2;
+	uint32_t RequestTag;
+	uint16_t RequestPriority;
+	uint16_t RequestAttribute;
+	uint32_t TimeOutValue;
+	uint32_t SystemStatus;
+	uint32_t ZeroGuard1;
+	uint32_t AddressOffset;
+	uint32_t NumSrbExData;
+	uint32_t DataTransferLength;
+	void *DataBuffer;
+	void *ZeroGuard2;
+	void *OriginalRequest;
+	void *ClassContext;
+	void *PortContext;
+	void *MiniportContext;
+	void *NextSrb;
+	uint32_t SrbExDataOffset[1];
+	uint32_t pad;
+} sp_srb_ex;
+_Static_assert(offsetof(sp_srb_ex, Signature) == 0x08, "STORAGE_REQUEST_BLOCK.Signature");
+_Static_assert(offsetof(sp_srb_ex, SrbFunction) == 0x14, "STORAGE_REQUEST_BLOCK.SrbFunction");
+_Static_assert(offsetof(sp_srb_ex, AddressOffset) == 0x34, "STORAGE_REQUEST_BLOCK.AddressOffset");
+_Static_assert(offsetof(sp_srb_ex, DataTransferLength) == 0x3c, "STORAGE_REQUEST_BLOCK.DataTransferLength");
+_Static_assert(offsetof(sp_srb_ex, DataBuffer) == 0x40, "STORAGE_REQUEST_BLOCK.DataBuffer");
+_Static_assert(offsetof(sp_srb_ex, MiniportContext) == 0x68, "STORAGE_REQUEST_BLOCK.MiniportContext");
+_Static_assert(offsetof(sp_srb_ex, SrbExDataOffset) == 0x78, "STORAGE_REQUEST_BLOCK.SrbExDataOffset");
+_Static_assert(sizeof(sp_srb_ex) == 0x80, "STORAGE_REQUEST_BLOCK x64 size");
+
+typedef struct sp_addr_btl8 {
+	uint16_t Type; /* STOR_ADDRESS_TYPE_BTL8 */
+	uint16_t Port;
+	uint32_t AddressLength;
+	uint8_t Path, Target, Lun, Reserved;
+	uint32_t pad;
+} sp_addr_btl8;
+_Static_assert(offsetof(sp_addr_btl8, Path) == 8, "STOR_ADDR_BTL8.Path");
+_Static_assert(sizeof(sp_addr_btl8) == 0x10, "STOR_ADDR_BTL8 x64 size");
+
+/* SRBEX_DATA_SCSI_CDB16 / _CDB32: Length counts the bytes after Length. */
+typedef struct sp_srbex_cdb {
+	uint32_t Type; /* SrbExDataTypeScsiCdb16 (0x40) or Cdb32 (0x41) */
+	uint32_t Length;
+	uint8_t ScsiStatus;
+	uint8_t SenseInfoBufferLength;
+	uint8_t CdbLength;
+	uint8_t Reserved;
+	uint32_t Reserved1;
+	void *SenseInfoBuffer;
+	uint8_t Cdb[32]; /* 16 used in a CDB16 block */
+} sp_srbex_cdb;
+_Static_assert(offsetof(sp_srbex_cdb, SenseInfoBuffer) == 0x10, "SRBEX_DATA_SCSI_CDB16.SenseInfoBuffer");
+_Static_assert(offsetof(sp_srbex_cdb, Cdb) == 0x18, "SRBEX_DATA_SCSI_CDB16.Cdb");
+#define SP_SRBEX_CDB16_SIZE 0x28u
+#define SP_SRBEX_CDB32_SIZE 0x38u
+_Static_assert(sizeof(sp_srbex_cdb) == SP_SRBEX_CDB32_SIZE, "SRBEX_DATA_SCSI_CDB32 x64 size");
+
+/* What the port builds per request: header, address, CDB block. */
+typedef struct sp_srbex_block {
+	sp_srb_ex h;
+	sp_addr_btl8 addr;
+	sp_srbex_cdb cdb;
+} sp_srbex_block;
+_Static_assert(offsetof(sp_srbex_block, addr) == 0x80, "SRB_EX address block");
+_Static_assert(offsetof(sp_srbex_block, cdb) == 0x90, "SRB_EX CDB block");
+
+#define SRB_FUNCTION_STORAGE_REQUEST_BLOCK 0x28
+#define SRB_SIGNATURE 0x53524258u
+#define STORAGE_REQUEST_BLOCK_VERSION_1 1u
+#define SRB_TYPE_FLAG_STORAGE_REQUEST_BLOCK 0x2u
+#define ADDRESS_TYPE_FLAG_BTL8 0x1u
+#define STOR_ADDRESS_TYPE_BTL8 1u
+#define SRBEX_DATA_TYPE_SCSI_CDB16 0x40u
+#define SRBEX_DATA_TYPE_SCSI_CDB32 0x41u
+
 typedef struct sp_sg_element {
 	int64_t PhysicalAddress;
 	uint32_t Length;
@@ -270,6 +358,7 @@ enum { SP_DpcLock = 1, SP_StartIoLock = 2, SP_InterruptLock = 3 };
 #define SRB_STATUS_ERROR          0x04
 #define SRB_STATUS_BUSY           0x05
 #define SRB_STATUS_INVALID_REQUEST 0x06
+#define SRB_STATUS_ABORTED        0x02
 #define SRB_STATUS_AUTOSENSE_VALID 0x80
 
 #define SRB_FLAGS_DATA_IN  0x40
@@ -307,5 +396,48 @@ unsigned long sp_port_accesses(void);
 uint32_t sp_max_transfer(void);
 /* Interrupts delivered to HwInterrupt, and how many it claimed. */
 unsigned long sp_interrupts(unsigned long *claimed);
+/* MSI-X messages connected (0 for a line interrupt). */
+unsigned sp_message_count(void);
+/* Interrupts of message m so far, how many were claimed, and the
+ * processors (bit n = processor n) they were delivered on. */
+unsigned long sp_message_interrupts(unsigned m, unsigned long *claimed, uint32_t *cpus);
+/* The STOR_PERF_* flags the miniport set with StorPortInitializePerfOpts. */
+uint32_t sp_perf_flags(void);
+
+/* ---- request formats (task B2) ----
+ * Send STORAGE_REQUEST_BLOCKs built from the caller's classic SRBs (CDB16
+ * block, BTL8 address); status, SCSI status, sense length and transfer
+ * length are copied back from the SRB_EX on completion. Fails (-1, logged)
+ * unless the miniport declared SRB_TYPE_FLAG_STORAGE_REQUEST_BLOCK and
+ * ADDRESS_TYPE_FLAG_BTL8 in HW_INITIALIZATION_DATA. */
+int sp_use_srb_ex(bool on);
+bool sp_srb_ex_active(void);
+/* Execute a 32-byte CDB in an SRB_EX CDB32 block (SRB_EX mode only); srb
+ * carries everything else. Returns the SrbStatus (with flag bits). */
+uint8_t sp_execute_cdb32(sp_srb *srb, const uint8_t cdb[32], unsigned timeout_ms);
+
+/* ---- busy handling (StorPortDeviceBusy/Ready, StorPortBusy/Ready) ----
+ * While the LUN or the adapter is busy, new requests wait in the port; a
+ * request the miniport completes with SRB_STATUS_BUSY goes back to the
+ * port's queue and is resubmitted later, never to the issuer. */
+struct sp_busy_stats {
+	unsigned long device_busy, device_ready, adapter_busy, adapter_ready;
+	unsigned long busy_completions, resubmissions, held;
+	bool lun_busy_now, adapter_busy_now;
+};
+void sp_busy_stats(struct sp_busy_stats *st);
+
+/* ---- lock order (task B2) ----
+ * Every StorPort lock a thread holds (port-taken around callbacks and
+ * StorPortAcquireSpinLock) is on a per-thread list; these are fatal:
+ * DpcLock under a StartIo or interrupt lock, StartIo lock under an
+ * interrupt lock, a lock the thread already holds, releasing a lock not
+ * held, and a release out of order that would lower IRQL below a lock
+ * still held. Exposed for the unit tests (test_storport.c). */
+enum sp_lock_kind { SPL_DPC = 1, SPL_STARTIO = 2, SPL_INTERRUPT = 3, SPL_MESSAGE = 4 };
+void sp_lockdep_acquire(enum sp_lock_kind kind, const void *id, unsigned msg);
+/* to: the IRQL the release returns to. */
+void sp_lockdep_release(enum sp_lock_kind kind, const void *id, unsigned msg, nt_irql to);
+unsigned sp_lockdep_depth(void);
 
 #endif

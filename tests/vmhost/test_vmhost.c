@@ -175,7 +175,7 @@ static void test_pe_unresolved(void **state)
 	assert_int_equal(pe_bind_imports(&img, vh_resolve, NULL, rep, err, sizeof(err)), 3);
 	fclose(rep);
 	assert_non_null(strstr(text, "ntoskrnl.exe!IoCreateSymbolicLink"));
-	assert_non_null(strstr(text, "ntoskrnl.exe!ZwClose"));
+	assert_non_null(strstr(text, "ntoskrnl.exe!IoDeleteSymbolicLink"));
 	assert_non_null(strstr(text, "ntoskrnl.exe!ObReferenceObjectByHandle"));
 	free(text);
 	pe_unload(&img);

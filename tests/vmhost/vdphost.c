@@ -17,17 +17,30 @@
  * NAME=VALUE: a registry value for NdisReadConfiguration; --echo-server
  * PORT: the Linux-side UDP/TCP echo the network test talks to;
  * --net-inject: a deliberate host fault the network test must catch.
+ * --net-bench SECONDS / --net-reset-test: the network benchmark (Linux
+ * peer: tests/bench/vdpnetbench.c) and the reset test (net_bench.c).
  * --disk-mode: which disk test (disk_test.h), also for --check-image.
  * --write-image: a 16 MiB image as a passing run leaves it (to test
  * --check-image itself).
  * --inject: the host misbehaves on purpose (nt_storport.c), for the proof
  * that a broken driver fails the disk test.
- * --bench: with --disk-test, measure instead of testing (ci/vm/bench.sh). */
+ * --wdm-test: with --pci or --isa-port and a WDM driver (AddDevice set),
+ * the PnP/I/O session and that driver's test (wdm_test.c); --host-ctl DEV:
+ * where it asks the VM runner for QMP commands; --wdm-inject: a deliberate
+ * fault the test must catch; --dma-pool MB: DMA pool size (default 8);
+ * --serial-peer SOCKET: the host end of a virtio-serial port.
+ * --bench: with --disk-test, measure instead of testing (ci/vm/bench.sh).
+ * --inf FILE: the driver's INF; the registry values it installs are what
+ * StorPortRegistryRead and NdisReadConfiguration return (--param wins). */
 #define _GNU_SOURCE
 #include "disk_test.h"
+#include "inf_reg.h"
 #include "nt_storport.h"
 #include "net_test.h"
+#include "net_bench.h"
 #include "nt_ndis.h"
+#include "nt_io.h"
+#include "wdm_test.h"
 #include "vmhost.h"
 
 #include <errno.h>
@@ -96,6 +109,10 @@ struct session {
 static bool net_test;
 static const char *link_ctl;
 
+/* WDM drivers (AddDevice set, --pci or --isa-port): wdm_test.c. */
+static struct wdm_opts wdm = { .test = "none" };
+static unsigned dma_pool_mb = 8; /* --dma-pool: a balloon needs room */
+
 static int ndis_session(const char *service, const char *pci, const char *irq)
 {
 	int failed = 0;
@@ -108,6 +125,8 @@ static int ndis_session(const char *service, const char *pci, const char *irq)
 		       service, pci, irq);
 		if (net_test)
 			failed += net_test_run(service, link_ctl);
+		if (net_bench_wanted())
+			failed += net_bench_run(service);
 	}
 	failed += nd_stop_adapter();
 	if (!failed)
@@ -138,6 +157,13 @@ static void *session_main(void *arg)
 		printf("not ok - %s: DriverEntry returned 0x%08x, expected 0x%08x\n", service,
 		       (uint32_t)st, expect);
 		failed++;
+	}
+	if (st >= 0 && (pci || wdm.isa_port) && drv->DriverExtension->AddDevice) {
+		wdm.service = service;
+		wdm.pci = pci;
+		wdm.irq = irq;
+		failed += wdm_session(drv, &wdm);
+		pci = NULL;
 	}
 	if (st >= 0 && pci && nd_registered()) {
 		failed += ndis_session(service, pci, irq);
@@ -186,9 +212,13 @@ static void usage(void)
 	fprintf(stderr, "usage: vdphost [--guest] [--service NAME] [--expect-status HEX]\n"
 			"               [--pci VVVV:DDDD|BDF [--irq uio|poll|msix] [--disk-test]] DRIVER.sys\n"
 			"               [--disk-mode basic|zero|eio] [--inject corrupt-read-byte|drop-completion]\n"
-			"               [--bench SECONDS]\n"
+			"               [--bench SECONDS] [--inf FILE]\n"
 			"               [--net-test [--link-ctl DEV]] [--param NAME=VALUE]\n"
 			"               [--net-inject corrupt-rx|drop-send-complete]\n"
+			"               [--net-bench SECONDS] [--net-reset-test]\n"
+			"               [--wdm-test rng|pvpanic|balloon|serial] [--isa-port HEX] [--wdm-inject rng-zero-len|rng-zero-data|balloon-no-pages|balloon-touch]\n"
+			"               [--host-ctl DEV] [--balloon-ram MB] [--dma-pool MB]\n"
+			"       vdphost --serial-peer UNIX-SOCKET\n"
 			"       vdphost --echo-server PORT\n"
 			"       vdphost [--disk-mode basic|zero|eio] --check-image|--write-image FILE\n");
 	exit(2);
@@ -223,10 +253,37 @@ int main(int argc, char **argv)
 			disk_test = true;
 		else if (!strcmp(argv[i], "--net-test"))
 			net_test = true;
+		/* WDM drivers (wdm_test.c) */
+		else if (!strcmp(argv[i], "--wdm-test") && i + 1 < argc)
+			wdm.test = argv[++i];
+		else if (!strcmp(argv[i], "--serial-peer") && i + 1 < argc)
+			return wdm_serial_peer(argv[i + 1], 300);
+		else if (!strcmp(argv[i], "--host-ctl") && i + 1 < argc)
+			wdm.host_ctl = argv[++i];
+		else if (!strcmp(argv[i], "--balloon-ram") && i + 1 < argc)
+			wdm.balloon_ram_mb = (unsigned)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--dma-pool") && i + 1 < argc && atoi(argv[i + 1]) >= 8 &&
+			 atoi(argv[i + 1]) <= 128)
+			dma_pool_mb = (unsigned)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--isa-port") && i + 1 < argc)
+			wdm.isa_port = (uint16_t)strtoul(argv[++i], NULL, 16);
+		else if (!strcmp(argv[i], "--wdm-inject") && i + 1 < argc && wdm_inject_parse(argv[i + 1], &wdm.inject))
+			i++;
+		/* network bench and reset test (net_bench.c) */
+		else if (!strcmp(argv[i], "--net-bench") && i + 1 < argc && net_bench_set(argv[i + 1]))
+			i++;
+		else if (!strcmp(argv[i], "--net-reset-test"))
+			net_reset_test_set();
 		else if (!strcmp(argv[i], "--link-ctl") && i + 1 < argc)
 			link_ctl = argv[++i];
 		else if (!strcmp(argv[i], "--param") && i + 1 < argc && nd_set_param(argv[i + 1]))
 			i++;
+		else if (!strcmp(argv[i], "--inf") && i + 1 < argc) {
+			if (!vh_registry_load(argv[++i], err, sizeof(err))) {
+				printf("not ok - INF registry: %s\n", err);
+				return 1;
+			}
+		}
 		else if (!strcmp(argv[i], "--net-inject") && i + 1 < argc && nd_set_inject(argv[i + 1]))
 			i++;
 		else if (!strcmp(argv[i], "--echo-server") && i + 1 < argc)
@@ -251,6 +308,7 @@ int main(int argc, char **argv)
 		usage();
 	vh_add_exports(sp_exports);
 	vh_add_exports(nd_exports);
+	vh_add_exports(io_exports);
 	if (!service) {
 		const char *b = strrchr(path, '/');
 		static char name[64];
@@ -300,7 +358,7 @@ int main(int argc, char **argv)
 
 	vh_trap_init();
 	vh_trap_set_image(&img);
-	if (dma_pool_init(guest, 8u << 20)) {
+	if (dma_pool_init(guest, (size_t)dma_pool_mb << 20)) {
 		printf("not ok - %s: DMA pool unavailable\n", service);
 		return 1;
 	}
@@ -323,6 +381,7 @@ int main(int argc, char **argv)
 	drv->DriverSize = (uint32_t)img.size;
 	drv->DriverExtension = ext;
 	drv->DriverInit = (nt_driver_initialize *)(img.base + img.entry_rva);
+	io_init_driver_object(drv); /* MajorFunction[] as the I/O manager fills it */
 	ext->DriverObject = drv;
 	ext->ServiceKeyName.Buffer = wide(service);
 	ext->ServiceKeyName.Length = (uint16_t)(strlen(service) * 2);

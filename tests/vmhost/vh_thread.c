@@ -15,7 +15,8 @@
 #define PAINT 0xa5
 #define GUARD 4096u
 #define ALTSTACK (64u * 1024)
-#define MAX_THREADS 16
+/* Per-CPU DPC, interrupt and submitter threads on up to VH_MAX_CPUS CPUs. */
+#define MAX_THREADS (8 + 4 * VH_MAX_CPUS)
 
 struct vh_thread {
 	pthread_t t;
@@ -24,6 +25,7 @@ struct vh_thread {
 	const char *name;
 	void *(*fn)(void *);
 	void *arg;
+	int cpu; /* bound processor, -1 for none */
 	bool used;
 };
 
@@ -44,10 +46,17 @@ static void *trampoline(void *p)
 	struct vh_thread *th = p;
 
 	vh_trap_thread_init();
+	if (th->cpu >= 0)
+		vh_cpu_bind(th->cpu);
 	return th->fn(th->arg);
 }
 
 int vh_thread_start(const char *name, size_t stack, void *(*fn)(void *), void *arg)
+{
+	return vh_thread_start_on(name, stack, fn, arg, -1);
+}
+
+int vh_thread_start_on(const char *name, size_t stack, void *(*fn)(void *), void *arg, int cpu)
 {
 	struct vh_thread *th = NULL;
 	pthread_attr_t at;
@@ -73,6 +82,7 @@ int vh_thread_start(const char *name, size_t stack, void *(*fn)(void *), void *a
 	th->name = name;
 	th->fn = fn;
 	th->arg = arg;
+	th->cpu = cpu;
 	pthread_attr_init(&at);
 	pthread_attr_setstack(&at, th->base + GUARD, stack);
 	if (pthread_create(&th->t, &at, trampoline, th))

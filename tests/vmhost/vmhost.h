@@ -48,6 +48,8 @@ void NTAPI nt_KeQuerySystemTimePrecise(int64_t *t);
 #define VH_STACK_SIZE (128u * 1024)
 void vh_trap_thread_init(void); /* signal stack for the calling thread */
 int vh_thread_start(const char *name, size_t stack, void *(*fn)(void *), void *arg);
+/* The same, the thread bound to processor cpu from its first instruction. */
+int vh_thread_start_on(const char *name, size_t stack, void *(*fn)(void *), void *arg, int cpu);
 void *vh_thread_join(int id);
 size_t vh_thread_stack_used(int id);
 #define VH_STACK_BUDGET (32u * 1024)
@@ -56,6 +58,20 @@ size_t vh_thread_stack_used(int id);
 int vh_stack_report(void);
 /* True if addr is in the guard page below one of those stacks. */
 bool vh_is_stack_guard(const void *addr);
+
+/* ---- processors (nt_kernel.c) ----
+ * Windows processor numbers 0..n-1 are the CPUs this process may run on
+ * (sched_getaffinity), group 0. Code at DISPATCH_LEVEL or above must not
+ * change processor: vh_irql_set pins an unbound thread to its current CPU
+ * while it is at or above DISPATCH_LEVEL; per-CPU threads are bound. */
+#define VH_MAX_CPUS 64
+unsigned vh_cpu_count(void);
+/* Processor the calling thread runs on now. */
+unsigned vh_cpu_current(void);
+/* Bind the calling thread to processor n for good (n < 0: unbind). */
+void vh_cpu_bind(int n);
+/* vh_set_irql plus the pinning rule above. */
+void vh_irql_set(nt_irql irql);
 
 /* ---- pool ---- */
 /* Number of pool blocks still allocated; prints each when report. */
@@ -96,6 +112,7 @@ uint8_t NTAPI nt_KeRemoveQueueDpc(nt_kdpc *dpc);
 void NTAPI nt_KeFlushQueuedDpcs(void);
 void NTAPI nt_KeSetImportanceDpc(nt_kdpc *dpc, uint32_t importance);
 void NTAPI nt_KeSetTargetProcessorDpc(nt_kdpc *dpc, int8_t number);
+nt_status NTAPI nt_KeSetTargetProcessorDpcEx(nt_kdpc *dpc, nt_processor_number *pn);
 void NTAPI nt_KeInitializeTimer(nt_ktimer *t);
 void NTAPI nt_KeInitializeTimerEx(nt_ktimer *t, uint32_t type);
 uint8_t NTAPI nt_KeSetTimer(nt_ktimer *t, int64_t due, nt_kdpc *dpc);

@@ -13,7 +13,7 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT drv, PUNICODE_STRING reg)
 		RtlInitUnicodeString(&a, L"x");
 		RtlInitUnicodeString(&b, L"y");
 		IoCreateSymbolicLink(&a, &b);
-		ZwClose(NULL);
+		IoDeleteSymbolicLink(&a);
 		ObReferenceObjectByHandle(NULL, 0, NULL, KernelMode, NULL, NULL);
 	}
 	(void)drv;
