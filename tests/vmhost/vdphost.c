@@ -30,7 +30,8 @@
  * fault the test must catch; --dma-pool MB: DMA pool size (default 8);
  * --serial-peer SOCKET: the host end of a virtio-serial port.
  * --bench: with --disk-test, measure instead of testing (ci/vm/bench.sh).
- * --inf FILE: the driver's INF; the registry values it installs are what
+ * --inf FILE: the driver's INF (default: DRIVER.inf beside DRIVER.sys, if
+ * there, as in the pack); the registry values it installs are what
  * StorPortRegistryRead and NdisReadConfiguration return (--param wins). */
 #define _GNU_SOURCE
 #include "disk_test.h"
@@ -229,7 +230,8 @@ int main(int argc, char **argv)
 	const char *path = NULL, *service = NULL, *pci = NULL, *irq = "uio";
 	bool guest = false, disk_test = false;
 	uint32_t expect = 0;
-	char err[256], regpath[256];
+	char err[256], regpath[256], infpath[512];
+	const char *inf = NULL;
 	struct pe_image img;
 	nt_driver_object *drv;
 	nt_driver_extension *ext;
@@ -278,12 +280,8 @@ int main(int argc, char **argv)
 			link_ctl = argv[++i];
 		else if (!strcmp(argv[i], "--param") && i + 1 < argc && nd_set_param(argv[i + 1]))
 			i++;
-		else if (!strcmp(argv[i], "--inf") && i + 1 < argc) {
-			if (!vh_registry_load(argv[++i], err, sizeof(err))) {
-				printf("not ok - INF registry: %s\n", err);
-				return 1;
-			}
-		}
+		else if (!strcmp(argv[i], "--inf") && i + 1 < argc)
+			inf = argv[++i];
 		else if (!strcmp(argv[i], "--net-inject") && i + 1 < argc && nd_set_inject(argv[i + 1]))
 			i++;
 		else if (!strcmp(argv[i], "--echo-server") && i + 1 < argc)
@@ -306,6 +304,18 @@ int main(int argc, char **argv)
 	}
 	if (!path || (strcmp(irq, "uio") && strcmp(irq, "poll") && strcmp(irq, "msix")))
 		usage();
+	if (!inf && strlen(path) > 4 && !strcmp(path + strlen(path) - 4, ".sys")) {
+		snprintf(infpath, sizeof(infpath), "%.*s.inf", (int)strlen(path) - 4, path);
+		if (!access(infpath, F_OK))
+			inf = infpath;
+	}
+	if (inf) {
+		if (!vh_registry_load(inf, err, sizeof(err))) {
+			printf("not ok - INF registry: %s\n", err);
+			return 1;
+		}
+		vh_log("registry: %u values from %s", vh_registry()->count, inf);
+	}
 	vh_add_exports(sp_exports);
 	vh_add_exports(nd_exports);
 	vh_add_exports(io_exports);
