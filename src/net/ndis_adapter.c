@@ -411,13 +411,15 @@ static BOOLEAN NTAPI vnet_isr(NDIS_HANDLE ctx, PBOOLEAN queue_dpc, PULONG target
 	*queue_dpc = FALSE;
 	*target = 0;
 	/* A shared line may fire for another device; after removal the registers are gone. */
-	if (a->removed || a->stopping || !a->vdev.ops)
+	if (a->removed || !a->vdev.ops)
 		return FALSE;
+	/* Reading the ISR register also lowers the line, so it is read even while Halt stops
+	 * the interrupts; only the DPC is left out then. */
 	isr = virtio_isr_read(&a->vdev);
 	if (isr == 0 || isr == 0xFF)
 		return FALSE;
 	InterlockedOr(&a->isr_bits, isr);
-	*queue_dpc = TRUE;
+	*queue_dpc = !a->stopping;
 	return TRUE;
 }
 
