@@ -73,6 +73,7 @@ struct outstanding {
 	uint32_t length;  /* DataTransferLength as issued, for resubmission */
 	unsigned completions, retries;
 	uint64_t seq;     /* order of the port's queue */
+	uint64_t gen;     /* which submission holds this slot */
 	sp_sg_list *sg;
 };
 
@@ -113,7 +114,7 @@ static struct {
 	/* busy handling (under mu) */
 	bool srb_ex, lun_busy, adapter_busy;
 	uint32_t lun_left, adapter_left;
-	uint64_t seq, busy_idle_since;
+	uint64_t seq, gen, busy_idle_since;
 	struct sp_busy_stats stats;
 	nt_kdpc resume_dpc;
 	nt_ktimer retry_timer;
@@ -1778,11 +1779,13 @@ static void issue(struct outstanding *o)
 {
 	nt_irql irql = vh_irql(), old, old2 = 0;
 	unsigned before;
+	uint64_t gen;
 	void *mp;
 
 	pthread_mutex_lock(&sp.mu);
 	mp = o->mp = prepare(o);
 	before = o->completions;
+	gen = o->gen;
 	pthread_mutex_unlock(&sp.mu);
 
 	vh_irql_set(DISPATCH_LEVEL);
@@ -1791,9 +1794,10 @@ static void issue(struct outstanding *o)
 		sp.hw.HwStartIo(sp.ext, mp);
 		startio_leave(old, old2, true);
 	} else {
-		/* HwBuildIo returning FALSE means the miniport completed it. */
+		/* HwBuildIo returning FALSE means the miniport completed it;
+		 * by now the issuer may have reused the slot (gen). */
 		pthread_mutex_lock(&sp.mu);
-		if (o->completions == before)
+		if (o->gen == gen && o->completions == before)
 			vh_fatal("HwBuildIo returned FALSE without completing SRB %p", mp);
 		pthread_mutex_unlock(&sp.mu);
 	}
@@ -1843,7 +1847,7 @@ static void submit(sp_srb *srb, const uint8_t *cdb32)
 	if (!o)
 		vh_fatal("too many outstanding SRBs");
 	*o = (struct outstanding){ .srb = srb, .mp = srb, .ex = sp.srb_ex, .cdb32 = cdb32,
-				   .length = srb->DataTransferLength };
+				   .length = srb->DataTransferLength, .gen = ++sp.gen };
 	srb->SrbStatus = SRB_STATUS_PENDING;
 	/* Busy, or older requests still queued in the port: wait behind them. */
 	for (int i = 0; i < SP_MAX_OUTSTANDING && !held; i++)

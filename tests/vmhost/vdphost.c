@@ -27,7 +27,7 @@
  * --wdm-test: with --pci or --isa-port and a WDM driver (AddDevice set),
  * the PnP/I/O session and that driver's test (wdm_test.c); --host-ctl DEV:
  * where it asks the VM runner for QMP commands; --wdm-inject: a deliberate
- * fault the test must catch; --dma-pool MB: DMA pool size (default 8);
+ * fault the test must catch; --dma-pool MB: DMA pool size (default 32);
  * --serial-peer SOCKET: the host end of a virtio-serial port.
  * --bench: with --disk-test, measure instead of testing (ci/vm/bench.sh).
  * --inf FILE: the driver's INF (default: DRIVER.inf beside DRIVER.sys, if
@@ -112,7 +112,9 @@ static const char *link_ctl;
 
 /* WDM drivers (AddDevice set, --pci or --isa-port): wdm_test.c. */
 static struct wdm_opts wdm = { .test = "none" };
-static unsigned dma_pool_mb = 8; /* --dma-pool: a balloon needs room */
+/* --dma-pool: a balloon needs room, and vdpblk with the INF's 1 MiB
+ * transfers preallocates ~2.2 MiB of descriptor tables for 4 queues. */
+static unsigned dma_pool_mb = 32;
 
 static int ndis_session(const char *service, const char *pci, const char *irq)
 {
@@ -212,7 +214,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: vdphost [--guest] [--service NAME] [--expect-status HEX]\n"
 			"               [--pci VVVV:DDDD|BDF [--irq uio|poll|msix] [--disk-test]] DRIVER.sys\n"
-			"               [--disk-mode basic|zero|eio] [--inject corrupt-read-byte|drop-completion]\n"
+			"               [--disk-mode basic|zero|eio|srbex] [--inject corrupt-read-byte|drop-completion]\n"
 			"               [--bench SECONDS] [--inf FILE]\n"
 			"               [--net-test [--link-ctl DEV]] [--param NAME=VALUE]\n"
 			"               [--net-inject corrupt-rx|drop-send-complete]\n"
@@ -221,7 +223,7 @@ static void usage(void)
 			"               [--host-ctl DEV] [--balloon-ram MB] [--dma-pool MB]\n"
 			"       vdphost --serial-peer UNIX-SOCKET\n"
 			"       vdphost --echo-server PORT\n"
-			"       vdphost [--disk-mode basic|zero|eio] --check-image|--write-image FILE\n");
+			"       vdphost [--disk-mode basic|zero|eio|srbex] --check-image|--write-image FILE\n");
 	exit(2);
 }
 
