@@ -103,7 +103,7 @@ pe-disk:* | pe-disk-poll:* | pe-disk-msix:* | pe-disk-zero:* | pe-disk-eio:*)
 	run_tap "$svc" /t/vdphost --guest --service "$svc" --pci "$pci" --irq $irq --disk-test \
 		--disk-mode $mode "/t/$sys"
 	;;
-# --- multi-vCPU disk test (task S)
+# --- multi-vCPU disk test
 pe-disk-mq:*)
 	# Every modern virtio-blk device in turn (tests.list gives two over one
 	# image, num-queues=2 and 4), MSI-X through vfio, whole-disk test from
@@ -137,7 +137,7 @@ pe-disk-mq:*)
 	fi
 	;;
 # --- end multi-vCPU disk test
-# --- SRB_EX disk test (task B2)
+# --- SRB_EX disk test
 pe-disk-srbex:*)
 	# The whole-disk test with STORAGE_REQUEST_BLOCKs (INTx), READ(16) and
 	# a 32-byte CDB that must be refused; then the proof that SRB_EX needs
@@ -254,7 +254,7 @@ pe-net:* | pe-net-poll:* | pe-net-msix:* | broken-net:* | net-reset:* | pe-net-v
 		fi
 		/t/vdphost --echo-server 7777 &
 		echo_pid=$!
-		# N1: the vhost-user switch tests also send LSO over IPv6 to
+		# The vhost-user switch tests also send LSO over IPv6 to
 		# fd77::1 (no DAD, so the address works at once).
 		case "$1" in
 		pe-net-vhost:* | broken-net-vhost:*)
@@ -283,12 +283,12 @@ pe-net:* | pe-net-poll:* | pe-net-msix:* | broken-net:* | net-reset:* | pe-net-v
 			done
 			;;
 		net-reset:*)
-			# vdpnet reset during traffic (task N2; net_bench.c).
+			# vdpnet reset during traffic (net_bench.c).
 			run_tap vdpnet /t/vdphost --guest --service vdpnet --pci "$a" --irq $irq \
 				--net-reset-test "/t/$sys"
 			;;
 		broken-net-vhost:*)
-			# N1: the switch corrupts the checksum of every segment it cuts
+			# The switch corrupts the checksum of every segment it cuts
 			# from vdpnet's LSO frames (--inject bad-seg-csum=0): the LSO
 			# test must fail, and nothing else may pass it off.
 			/t/vdphost --guest --service vdpnet --pci "$a" --irq $irq --net-test "/t/$sys" \
@@ -313,7 +313,7 @@ pe-net:* | pe-net-poll:* | pe-net-msix:* | broken-net:* | net-reset:* | pe-net-v
 	fi
 	;;
 netbench:*)
-	# ---- make bench-net (ci/vm/bench.sh, task N2) ----
+	# ---- make bench-net (ci/vm/bench.sh) ----
 	# Hub 0: NIC A (03.0) vdpnet.sys in vdphost, NIC B (04.0) Linux's
 	# virtio_net, 192.168.77.1. Hub 1, the Linux baseline: NIC C (05.0)
 	# Linux's virtio_net under an AF_PACKET socket (no address), NIC D (06.0)
@@ -356,7 +356,7 @@ netbench:*)
 		done
 	fi
 	;;
-# ---- WDM drivers through the emulated I/O and PnP manager (task W) ----
+# ---- WDM drivers through the emulated I/O and PnP manager ----
 wdm-rng-msix:*)
 	# The same through MSI-X messages (vfio-pci behind the guest IOMMU).
 	sys=${1#*:}

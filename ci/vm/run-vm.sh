@@ -63,7 +63,7 @@ for a in "$@"; do
 	esac
 done
 # --- end SMP
-# ---- vhost-user test switch (tests/vswitch, task N1) ----
+# ---- vhost-user test switch (tests/vswitch) ----
 # A SWITCH=OPT,OPT,... argument starts vdpswitch (options with commas as
 # spaces) before QEMU; @SW@ in the QEMU arguments becomes the switch's path
 # prefix in the private log dir: @SW@.pN.sock is port N's socket (QEMU
@@ -103,7 +103,7 @@ case " $* " in
 	;;
 esac
 # ---- end of the vhost-user test switch block ----
-# ---- WDM driver tests (task W): a QMP monitor on a pipe chardev in the
+# ---- WDM driver tests: a QMP monitor on a pipe chardev in the
 # private log dir; ci/vm/qmp-ctl.sh records QEMU's events and replies and
 # sends the guest's VDP-QMP-REQ commands.
 qmpctl='' serpeer=''

@@ -160,7 +160,7 @@ static bool answer_arp(const uint8_t *f, size_t len)
 	if (!is_arp(f, len, 1) || memcmp(f + 38, self_ip, 4))
 		return false;
 	build_arp(r, true, f + 22, f + 28);
-	(void)nd_send(r, sizeof(r), 0, 2000);
+	(void)nd_send(r, sizeof(r), 0, 0, 2000);
 	return true;
 }
 
@@ -174,7 +174,7 @@ static bool arp_resolve(unsigned timeout_ms)
 		double retry = now_s() + 1.0;
 
 		build_arp(f, false, NULL, peer_ip);
-		if (nd_send(f, 60, 0, 2000) != ND_STATUS_SUCCESS)
+		if (nd_send(f, 60, 0, 0, 2000) != ND_STATUS_SUCCESS)
 			return false;
 		while (now_s() < retry) {
 			size_t n = nd_recv(f, sizeof(f), NULL, 100);
@@ -503,7 +503,7 @@ static bool echo_once(uint32_t tag)
 	size_t len = build_udp(f, NET_ECHO_PORT, 32, tag);
 
 	put16(f + 34, 40000);
-	if (nd_send(f, len, 0, 3000) != ND_STATUS_SUCCESS)
+	if (nd_send(f, len, 0, 0, 3000) != ND_STATUS_SUCCESS)
 		return false;
 	while (now_s() < end) {
 		size_t n = nd_recv(f, sizeof(f), NULL, 200);

@@ -91,7 +91,7 @@ static void ip_hdr(uint8_t *ip, uint8_t proto, size_t l4len, uint16_t id)
 
 static bool send_frame(const uint8_t *f, size_t len, uint64_t csum_info, const char *what)
 {
-	uint32_t st = nd_send(f, len, csum_info, 5000);
+	uint32_t st = nd_send(f, len, csum_info, 0, 5000);
 
 	if (st != ND_STATUS_SUCCESS) {
 		FAIL("send %s (%zu bytes): status %#x", what, len, st);
@@ -910,7 +910,8 @@ static bool tcp_send_lso(struct tcp_conn *c, const uint8_t *data, size_t dlen, u
 {
 	size_t ipl = c->v6 ? IP6_HLEN : IP_HLEN, len = ETH_HLEN + ipl + TCP_HLEN + dlen;
 	uint8_t *f = malloc(len), *ip, *t;
-	uint32_t ps;
+	uint32_t ps, st;
+	uint64_t lso;
 	bool ok;
 
 	if (!f)
@@ -938,9 +939,11 @@ static bool tcp_send_lso(struct tcp_conn *c, const uint8_t *data, size_t dlen, u
 	memcpy(t + TCP_HLEN, data, dlen);
 	put16(t + 16, (uint16_t)~fold(ps));
 	/* LsoV2Transmit: MSS, TcpHeaderOffset, Type V2, IPVersion. */
-	nd_send_lso_info = (uint64_t)mss | (uint64_t)(ETH_HLEN + ipl) << 20 | 1ull << 30 |
-			   (uint64_t)c->v6 << 31;
-	ok = send_frame(f, len, 0, "LSOv2 TCP send");
+	lso = (uint64_t)mss | (uint64_t)(ETH_HLEN + ipl) << 20 | 1ull << 30 | (uint64_t)c->v6 << 31;
+	st = nd_send(f, len, 0, lso, 5000);
+	ok = st == ND_STATUS_SUCCESS;
+	if (!ok)
+		FAIL("send LSOv2 TCP (%zu bytes): status %#x", len, st);
 	free(f);
 	return ok;
 }

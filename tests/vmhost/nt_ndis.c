@@ -1163,7 +1163,7 @@ static void int_unlock(nt_irql old)
 	vh_irql_set(old);
 }
 
-/* ---- processors and RSS (task S) ---- */
+/* ---- processors and RSS ---- */
 
 /* MSI-X message m interrupts processor m mod n (one message per processor
  * in turn, as Windows spreads a device's messages), which the miniport
@@ -1957,9 +1957,8 @@ static void NTAPI nd_NdisMSendNetBufferListsComplete(void *h, nd_nbl *nbl, uint3
 	pthread_mutex_unlock(&nd.mu);
 }
 
-uint64_t nd_send_lso_info;
-
-uint32_t nd_send(const void *frame, size_t len, uint64_t csum_info, unsigned timeout_ms)
+uint32_t nd_send(const void *frame, size_t len, uint64_t csum_info, uint64_t lso_info,
+		 unsigned timeout_ms)
 {
 	struct nd_nbl_block *b;
 	struct timespec ts;
@@ -1980,9 +1979,7 @@ uint32_t nd_send(const void *frame, size_t len, uint64_t csum_info, unsigned tim
 	b->nbl.SourceHandle = ADAPTER;
 	b->nbl.ProtocolReserved[0] = &nd;
 	b->nbl.NetBufferListInfo[0] = (void *)(uintptr_t)csum_info;
-	/* N1: LSO request of the network test (TcpLargeSendNetBufferListInfo), one send only. */
-	b->nbl.NetBufferListInfo[2] = (void *)(uintptr_t)nd_send_lso_info;
-	nd_send_lso_info = 0;
+	b->nbl.NetBufferListInfo[2] = (void *)(uintptr_t)lso_info; /* TcpLargeSendNetBufferListInfo */
 	pthread_mutex_lock(&nd.mu);
 	nd.tx_sent++;
 	pthread_mutex_unlock(&nd.mu);
@@ -2672,7 +2669,7 @@ static int pause_adapter(uint32_t reason)
 		static const uint8_t frame[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1,
 						   0x88, 0xb5 };
 		nd.paused = true;
-		st = nd_send(frame, sizeof(frame), 0, 3000);
+		st = nd_send(frame, sizeof(frame), 0, 0, 3000);
 		nd.paused = false;
 		if (st == ND_STATUS_PAUSED) {
 			printf("ok - send while paused completed with NDIS_STATUS_PAUSED\n");
@@ -2766,7 +2763,7 @@ void nd_counts(struct nd_counts *c)
 	pthread_mutex_unlock(&nd.mu);
 }
 
-/* ------------------------------------------------------------ hang check and reset (N2) */
+/* ------------------------------------------------------------ hang check and reset */
 
 /* NDIS's side of MiniportCheckForHangEx and MiniportResetEx: both at
  * DISPATCH_LEVEL (the highest IRQL NDIS documents for them), a pending

@@ -59,10 +59,8 @@ bool nd_offload_ip4_tx(void);
  * csum_info becomes NetBufferListInfo[TcpIpChecksumNetBufferListInfo].
  * Waits for NdisMSendNetBufferListsComplete; returns the NBL status, or
  * ND_STATUS_FAILURE after timeout_ms. */
-uint32_t nd_send(const void *frame, size_t len, uint64_t csum_info, unsigned timeout_ms);
-/* N1: when non-zero, the next nd_send also carries this as
- * NetBufferListInfo[TcpLargeSendNetBufferListInfo] (LSO); cleared by it. */
-extern uint64_t nd_send_lso_info;
+uint32_t nd_send(const void *frame, size_t len, uint64_t csum_info, uint64_t lso_info,
+		 unsigned timeout_ms);
 /* One MiniportSendNetBufferLists call with nbls chained NBLs of nbs
  * NET_BUFFERs each (frames[] in that order); each NET_BUFFER's data spans
  * two MDLs and starts at DataOffset 8. Returns the first failing NBL status. */

@@ -404,7 +404,7 @@ unsigned long sp_message_interrupts(unsigned m, unsigned long *claimed, uint32_t
 /* The STOR_PERF_* flags the miniport set with StorPortInitializePerfOpts. */
 uint32_t sp_perf_flags(void);
 
-/* ---- request formats (task B2) ----
+/* ---- request formats ----
  * Send STORAGE_REQUEST_BLOCKs built from the caller's classic SRBs (CDB16
  * block, BTL8 address); status, SCSI status, sense length and transfer
  * length are copied back from the SRB_EX on completion. Fails (-1, logged)
@@ -427,7 +427,7 @@ struct sp_busy_stats {
 };
 void sp_busy_stats(struct sp_busy_stats *st);
 
-/* ---- lock order (task B2) ----
+/* ---- lock order ----
  * Every StorPort lock a thread holds (port-taken around callbacks and
  * StorPortAcquireSpinLock) is on a per-thread list; these are fatal:
  * DpcLock under a StartIo or interrupt lock, StartIo lock under an

@@ -1,4 +1,4 @@
-/* Host unit tests for the StorPort emulation's checks (task B2): the lock
+/* Host unit tests for the StorPort emulation's checks: the lock
  * order a real StorPort deadlocks on (each violation must end the run with
  * exit 71 and a message naming both locks), the busy handling
  * (StorPortDeviceBusy/Ready, SRB_STATUS_BUSY resubmission, a LUN left

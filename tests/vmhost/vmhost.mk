@@ -11,9 +11,9 @@ VMHOST_CORE := tests/vmhost/pe_image.c tests/vmhost/nt_kernel.c \
 	tests/vmhost/dma_pool.c tests/vmhost/vh_util.c tests/vmhost/nt_storport.c \
 	tests/vmhost/pci_sysfs.c tests/vmhost/disk_test.c tests/vmhost/vh_thread.c \
 	tests/vmhost/nt_ndis.c tests/vmhost/net_test.c tests/vmhost/inf_reg.c
-# network bench and reset test (N2)
+# network bench and reset test
 VMHOST_CORE += tests/vmhost/net_bench.c
-# WDM drivers: I/O and PnP manager emulation, driver sessions (W)
+# WDM drivers: I/O and PnP manager emulation, driver sessions
 VMHOST_CORE += tests/vmhost/nt_io.c tests/vmhost/wdm_test.c
 
 HOSTPROGS += vdphost
@@ -56,7 +56,7 @@ CHECKS += vmhost-ndis
 check-vmhost-ndis: $(VMHOST_NDIS_UNIT)
 	$(call tap,vmhost-ndis,env CMOCKA_MESSAGE_OUTPUT=TAP $(VMHOST_NDIS_UNIT))
 
-# Emulated processors: count, current number, pinning, DPC targets (task S).
+# Emulated processors: count, current number, pinning, DPC targets.
 VMHOST_CPU_UNIT := $(HOST_TESTBIN)/vmhost_cpu_unit
 VMHOST_CPU_UNIT_OBJS := $(patsubst %.c,$(HOST_OBJ)/%.o,tests/vmhost/test_cpu.c $(VMHOST_CORE))
 $(VMHOST_CPU_UNIT): $(VMHOST_CPU_UNIT_OBJS)
@@ -82,7 +82,7 @@ CHECKS += vm
 check-vm: $(HOST_BIN)/vdphost $(VMHOST_SYS) $(VMHOST_DRIVERS) $$(VMHOST_INFS)
 	$(call tap,vm,env VDP_OUT=$(O) ci/vm/suite.sh $^)
 
-# ---- WDM (task W): the I/O manager emulation's own unit tests (no VM):
+# ---- WDM: the I/O manager emulation's own unit tests (no VM):
 # stack locations, completion routines, pending IRPs, IoCsq and IoCancelIrp,
 # remove locks, device interfaces, bus interface, bug checks, page MDLs.
 VMHOST_IO_UNIT := $(HOST_TESTBIN)/vmhost_io_unit
@@ -98,7 +98,7 @@ CHECKS += vmhost-io
 check-vmhost-io: $(VMHOST_IO_UNIT)
 	$(call tap,vmhost-io,env CMOCKA_MESSAGE_OUTPUT=TAP $(VMHOST_IO_UNIT))
 
-# ---- StorPort emulation checks (task B2): lock order, busy handling
+# ---- StorPort emulation checks: lock order, busy handling
 # (StorPortDeviceBusy/Ready, SRB_STATUS_BUSY resubmission) and the SRB_EX
 # gate, with a fake miniport on the host (no VM).
 VMHOST_SP_UNIT := $(HOST_TESTBIN)/vmhost_storport_unit
@@ -116,4 +116,4 @@ CHECKS += vmhost-storport
 check-vmhost-storport: $(VMHOST_SP_UNIT) $(VMHOST_SP_SYS) $(HOST_BIN)/vdphost
 	$(call tap,vmhost-storport,env CMOCKA_MESSAGE_OUTPUT=TAP VDP_VMHOST_SYS=$(O)/x64/vmhost \
 		VDP_VDPHOST=$(HOST_BIN)/vdphost $(VMHOST_SP_UNIT))
-# ---- end StorPort emulation checks (task B2)
+# ---- end StorPort emulation checks
