@@ -3,9 +3,9 @@
  * order of physical address, so that hugepages the kernel handed out
  * back to back form one larger contiguous region (StorPort's uncached
  * extension and common buffers may exceed 2 MiB). On the build host:
- * ordinary memory with made-up, deliberately non-adjacent physical
- * addresses above 4 GiB, so a driver that confuses virtual and physical
- * addresses is caught. Managed in 4 KiB pages; an allocation spans two
+ * ordinary memory with made-up physical addresses above 4 GiB, so a driver
+ * that confuses virtual and physical addresses is caught; chunks are
+ * physically adjacent in pairs only, so both cases are exercised. Managed in 4 KiB pages; an allocation spans two
  * chunks only where they are physically adjacent, so it is always
  * physically contiguous. */
 #define _GNU_SOURCE
@@ -156,7 +156,7 @@ int dma_pool_init(bool real, size_t bytes)
 			return -1;
 		for (unsigned i = 0; i < want; i++) {
 			chunks[i].va = base + (size_t)i * CHUNK;
-			chunks[i].phys = FAKE_PHYS + (uint64_t)i * 2 * CHUNK;
+			chunks[i].phys = FAKE_PHYS + (uint64_t)(i + i / 2) * CHUNK;
 		}
 	}
 	for (unsigned i = 0; i < want; i++) {

@@ -565,7 +565,7 @@ static void test_dma_pool(void **state)
 	int local;
 
 	(void)state;
-	assert_int_equal(dma_pool_init(false, 4u << 20), 0);
+	assert_int_equal(dma_pool_init(false, 8u << 20), 0); /* chunks 0-1 and 2-3 adjacent */
 	a = dma_alloc(10000, 4096, &pa);
 	b = dma_alloc(4096, 65536, &pb);
 	assert_non_null(a);
@@ -581,10 +581,23 @@ static void test_dma_pool(void **state)
 	assert_ptr_equal(v, (uint8_t *)b + 8);
 	assert_int_equal(getphys((uint8_t *)a + 1), (int64_t)pa + 1);
 	assert_int_equal(getphys(&local), 0); /* not DMA memory: refused */
-	assert_null(dma_alloc(3u << 20, 4096, &q)); /* larger than a chunk */
 	dma_free(a);
 	dma_free(b);
 	assert_false(dma_phys(a, &q));
+	/* Larger than a chunk: only across physically adjacent chunks. */
+	a = dma_alloc(3u << 20, 4096, &pa);
+	assert_non_null(a);
+	assert_int_equal(dma_contig(a), 3u << 20);
+	assert_true(dma_phys((uint8_t *)a + (3u << 20) - 1, &q));
+	assert_int_equal(q, pa + (3u << 20) - 1);
+	/* The rest of chunk 1 plus chunk 2 would cross a gap: b goes to chunk 2. */
+	b = dma_alloc(3u << 19, 4096, &pb);
+	assert_non_null(b);
+	assert_int_equal((uint8_t *)b - (uint8_t *)a, 4u << 20);
+	assert_int_equal(pb, pa + (6u << 20));
+	assert_null(dma_alloc(9u << 20, 4096, &q)); /* larger than the pool */
+	dma_free(a);
+	dma_free(b);
 }
 
 /* ------------------------------------------------------------ StorPort */
