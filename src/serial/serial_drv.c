@@ -850,6 +850,8 @@ static void ser_publish_name(struct ser_dev *d, uint32_t port)
 		p->if_registered = false;
 		if (NT_SUCCESS(ser_pdo_register(p)))
 			IoSetDeviceInterfaceState(&p->if_name, TRUE);
+		vwdm_log(&d->wd, DPFLTR_INFO_LEVEL, "port %u: named after its start, interface %s\n",
+			 (unsigned)port, p->if_registered ? "re-registered" : "lost");
 	}
 	ser_if_unlock(d);
 }

@@ -1043,6 +1043,7 @@ static nt_status NTAPI io_IoSetDeviceInterfaceState(nt_unicode_string *name, uin
 
 			ifaces[i].enabled = enable != 0;
 			io_unlock();
+			vh_log("io: interface %u ('%s') %s", i, ifaces[i].ref, enable ? "enabled" : "disabled");
 			/* Windows answers a repeated change with STATUS_OBJECT_NAME_EXISTS. */
 			return was == (enable != 0) ? (nt_status)0x40000000 : STATUS_SUCCESS;
 		}

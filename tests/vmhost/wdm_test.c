@@ -555,11 +555,11 @@ static int enumerate(nt_device_object *pdo, const char *svc)
 }
 
 /* Re-enumerate whenever the driver invalidates its relations, until
- * want children exist (bounded). */
+ * want children exist after at least one query (bounded). */
 static int settle_children(nt_device_object *pdo, const char *svc, unsigned want, unsigned timeout_ms)
 {
 	uint64_t end = vh_now_ns() + (uint64_t)timeout_ms * 1000000;
-	int n = (int)n_kids;
+	int n = -1;
 
 	while (vh_now_ns() < end) {
 		if (io_take_relations_dirty())
@@ -568,7 +568,7 @@ static int settle_children(nt_device_object *pdo, const char *svc, unsigned want
 			break;
 		usleep(20000);
 	}
-	return n;
+	return n < 0 ? (int)n_kids : n;
 }
 
 /* ------------------------------------------------------------ vdpserial */
@@ -864,11 +864,47 @@ int wdm_session(nt_driver_object *drv, const struct wdm_opts *o)
 		      iface_names());
 	}
 remove:
-	/* Children go before their parent. */
-	while (n_kids)
-		kid_remove(n_kids - 1, false);
-	st = pnp(pdo, IRP_MN_QUERY_REMOVE_DEVICE, NULL);
-	CHECK(NT_OK(st), "%s: QUERY_REMOVE: 0x%08x", svc, (uint32_t)st);
+	/* rng and serial leave by surprise (the device is gone, no QUERY_REMOVE),
+	 * serial with a read waiting on its port; the others orderly. */
+	if (!w.inject && (!strcmp(o->test, "rng") || !strcmp(o->test, "serial"))) {
+		nt_file_object *pf = !strcmp(o->test, "serial") ?
+			io_open_interface_ref(port_guid, "org.openvdp.test.0", true, &st) : NULL;
+		struct io_async *rd = NULL;
+		uint8_t b[16];
+
+		if (!pf && !strcmp(o->test, "serial"))
+			NOK("%s: open of the port before the surprise removal: 0x%08x", svc, (uint32_t)st);
+		if (pf) {
+			rd = io_async_start(pf, IRP_MJ_READ, b, sizeof(b), 0, 0);
+			if (io_async_wait(rd, 200, NULL, NULL))
+				NOK("%s: a read on an idle port completed at once", svc);
+		}
+		for (unsigned i = 0; i < n_kids; i++)
+			pnp(kids[i], IRP_MN_SURPRISE_REMOVAL, NULL);
+		st = pnp(pdo, IRP_MN_SURPRISE_REMOVAL, NULL);
+		CHECK(NT_OK(st), "%s: SURPRISE_REMOVAL: 0x%08x", svc, (uint32_t)st);
+		if (rd) {
+			nt_status rs = STATUS_SUCCESS;
+
+			CHECK(io_async_wait(rd, 5000, &rs, NULL) && rs == (nt_status)0xC000009D,
+			      "%s: the read waiting on the port fails with STATUS_DEVICE_NOT_CONNECTED: 0x%08x",
+			      svc, (uint32_t)rs);
+			if (io_async_wait(rd, 0, NULL, NULL))
+				io_async_free(rd);
+			else
+				vh_fatal("read still pending after the surprise removal");
+			st = io_close(pf);
+			CHECK(NT_OK(st), "%s: the handle on the removed port closes: 0x%08x", svc, (uint32_t)st);
+		}
+		while (n_kids)
+			kid_remove(n_kids - 1, false);
+	} else {
+		/* Children go before their parent. */
+		while (n_kids)
+			kid_remove(n_kids - 1, false);
+		st = pnp(pdo, IRP_MN_QUERY_REMOVE_DEVICE, NULL);
+		CHECK(NT_OK(st), "%s: QUERY_REMOVE: 0x%08x", svc, (uint32_t)st);
+	}
 	st = pnp(pdo, IRP_MN_REMOVE_DEVICE, NULL);
 	CHECK(NT_OK(st), "%s: REMOVE: 0x%08x", svc, (uint32_t)st);
 	if (w.irq_thread) {
