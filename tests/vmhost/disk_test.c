@@ -315,7 +315,7 @@ static void *pass_thread(void *arg)
 {
 	struct pass_job *j = arg;
 
-	vh_irql_set(PASSIVE_LEVEL);
+	vh_set_irql(PASSIVE_LEVEL);
 	j->bad = pass_part(j->name, j->op, j->sectors, j->chunk, j->first, j->stride);
 	return NULL;
 }

@@ -93,7 +93,7 @@ static nt_irql NTAPI nt_KfRaiseIrql(nt_irql irql)
 
 	if (irql < old)
 		vh_fatal("KfRaiseIrql(%u) below the current IRQL %u", irql, old);
-	vh_irql_set(irql);
+	vh_set_irql(irql);
 	return old;
 }
 
@@ -106,7 +106,7 @@ static void NTAPI nt_KfLowerIrql(nt_irql irql)
 {
 	if (irql > vh_irql())
 		vh_fatal("KeLowerIrql(%u) above the current IRQL %u", irql, vh_irql());
-	vh_irql_set(irql);
+	vh_set_irql(irql);
 }
 
 /* ------------------------------------------------------------ spin locks */
@@ -167,7 +167,7 @@ static nt_irql NTAPI nt_KeAcquireSpinLockRaiseToDpc(nt_kspin_lock *lock)
 
 	if (old > DISPATCH_LEVEL)
 		bugcheck_irql("KeAcquireSpinLock", old, DISPATCH_LEVEL);
-	vh_irql_set(DISPATCH_LEVEL);
+	vh_set_irql(DISPATCH_LEVEL);
 	vh_spin_acquire(lock, "KeAcquireSpinLock");
 	return old;
 }
@@ -177,7 +177,7 @@ static void NTAPI nt_KeReleaseSpinLock(nt_kspin_lock *lock, nt_irql old)
 	vh_spin_release(lock, "KeReleaseSpinLock");
 	if (old > DISPATCH_LEVEL)
 		vh_fatal("KeReleaseSpinLock: bad saved IRQL %u", old);
-	vh_irql_set(old);
+	vh_set_irql(old);
 }
 
 static void NTAPI nt_KeAcquireSpinLockAtDpcLevel(nt_kspin_lock *lock)
@@ -534,7 +534,7 @@ void vh_cpu_bind(int n)
 	cpu_set_affinity(n);
 }
 
-void vh_irql_set(nt_irql irql)
+void vh_set_irql(nt_irql irql)
 {
 	nt_irql old = vh_irql();
 
@@ -545,7 +545,7 @@ void vh_irql_set(nt_irql irql)
 		cpu_set_affinity((int)n);
 		cpu_pinned = true;
 	}
-	vh_set_irql(irql);
+	vh_irql_store(irql);
 	if (irql < DISPATCH_LEVEL && cpu_pinned) {
 		cpu_pinned = false;
 		cpu_set_affinity(-1);

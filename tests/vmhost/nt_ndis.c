@@ -1047,7 +1047,7 @@ static void NTAPI nd_NdisAcquireSpinLock(nd_spin_lock *l)
 
 	if (old > DISPATCH_LEVEL)
 		vh_fatal("NdisAcquireSpinLock at IRQL %u", old);
-	vh_irql_set(DISPATCH_LEVEL);
+	vh_set_irql(DISPATCH_LEVEL);
 	vh_spin_acquire(&l->SpinLock, "NdisAcquireSpinLock");
 	l->OldIrql = old;
 }
@@ -1059,7 +1059,7 @@ static void NTAPI nd_NdisReleaseSpinLock(nd_spin_lock *l)
 	if (vh_irql() != DISPATCH_LEVEL)
 		vh_fatal("NdisReleaseSpinLock at IRQL %u", vh_irql());
 	vh_spin_release(&l->SpinLock, "NdisReleaseSpinLock");
-	vh_irql_set(old);
+	vh_set_irql(old);
 }
 
 static void NTAPI nd_NdisDprAcquireSpinLock(nd_spin_lock *l)
@@ -1153,14 +1153,14 @@ static void int_lock(nt_irql *old)
 	*old = vh_irql();
 	if (*old > ND_DIRQL)
 		vh_fatal("interrupt lock taken at IRQL %u", *old);
-	vh_irql_set(ND_DIRQL);
+	vh_set_irql(ND_DIRQL);
 	vh_spin_acquire(&nd.int_lock, "NDIS interrupt lock");
 }
 
 static void int_unlock(nt_irql old)
 {
 	vh_spin_release(&nd.int_lock, "NDIS interrupt lock");
-	vh_irql_set(old);
+	vh_set_irql(old);
 }
 
 /* ---- processors and RSS ---- */
@@ -1512,7 +1512,7 @@ static void *irq_main(void *arg)
 {
 	unsigned cpu = (unsigned)(uintptr_t)arg;
 
-	vh_irql_set(PASSIVE_LEVEL);
+	vh_set_irql(PASSIVE_LEVEL);
 	while (!__atomic_load_n(&nd.irq_stop, __ATOMIC_ACQUIRE)) {
 		if (nd.msix) {
 			msix_wait_cpu(cpu);
@@ -1749,9 +1749,9 @@ static uint32_t NTAPI nd_NdisMAllocateNetBufferSGList(void *dh, nd_nb *nb, void 
 	__atomic_add_fetch(&nd.sg_lists, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&nd.sg_outstanding, 1, __ATOMIC_RELAXED);
 	/* NDIS calls MiniportProcessSGList at DISPATCH_LEVEL, possibly before returning. */
-	vh_irql_set(DISPATCH_LEVEL);
+	vh_set_irql(DISPATCH_LEVEL);
 	nd.dma.ProcessSGListHandler(NULL, NULL, b.sgl, ctx);
-	vh_irql_set(old);
+	vh_set_irql(old);
 	return NDIS_STATUS_SUCCESS;
 }
 
@@ -1984,12 +1984,12 @@ uint32_t nd_send(const void *frame, size_t len, uint64_t csum_info, uint64_t lso
 	nd.tx_sent++;
 	pthread_mutex_unlock(&nd.mu);
 	nd_send_cpu();
-	vh_irql_set(DISPATCH_LEVEL);
+	vh_set_irql(DISPATCH_LEVEL);
 	((nd_send_fn *)nd.chars.SendNetBufferListsHandler)(nd.ctx, &b->nbl, 0,
 							     1 /* NDIS_SEND_FLAGS_DISPATCH_LEVEL */);
 	if (vh_irql() != DISPATCH_LEVEL)
 		vh_fatal("MiniportSendNetBufferLists returned at IRQL %u", vh_irql());
-	vh_irql_set(PASSIVE_LEVEL);
+	vh_set_irql(PASSIVE_LEVEL);
 	deadline(&ts, timeout_ms);
 	pthread_mutex_lock(&nd.mu);
 	while (!b->nbl.ProtocolReserved[1])
@@ -2075,9 +2075,9 @@ uint32_t nd_send_chain(const uint8_t *const *frames, const size_t *lens, unsigne
 	nd.tx_sent += nbls;
 	pthread_mutex_unlock(&nd.mu);
 	nd_send_cpu();
-	vh_irql_set(DISPATCH_LEVEL);
+	vh_set_irql(DISPATCH_LEVEL);
 	((nd_send_fn *)nd.chars.SendNetBufferListsHandler)(nd.ctx, &blk[0]->nbl, 0, 1);
-	vh_irql_set(PASSIVE_LEVEL);
+	vh_set_irql(PASSIVE_LEVEL);
 	deadline(&ts, timeout_ms);
 	pthread_mutex_lock(&nd.mu);
 	for (;;) {
@@ -2203,10 +2203,10 @@ static void return_pending(void)
 	for (nbl = list; nbl; nbl = nbl->Next)
 		n++;
 	old = vh_irql();
-	vh_irql_set(DISPATCH_LEVEL);
+	vh_set_irql(DISPATCH_LEVEL);
 	((nd_return_fn *)nd.chars.ReturnNetBufferListsHandler)(nd.ctx, list,
 							       1 /* NDIS_RETURN_FLAGS_DISPATCH_LEVEL */);
-	vh_irql_set(old);
+	vh_set_irql(old);
 	pthread_mutex_lock(&nd.mu);
 	nd.rx_returned += n;
 	pthread_mutex_unlock(&nd.mu);

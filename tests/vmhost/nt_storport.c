@@ -287,7 +287,7 @@ static void int_lock(nt_irql *old)
 	*old = vh_irql();
 	if (*old > SP_DIRQL)
 		vh_fatal("interrupt lock taken at IRQL %u", *old);
-	vh_irql_set(SP_DIRQL);
+	vh_set_irql(SP_DIRQL);
 	vh_spin_acquire(&sp.int_lock, "StorPort interrupt lock");
 	if (per_message_locks())
 		for (unsigned m = 0; m < sp.msi_count; m++)
@@ -301,7 +301,7 @@ static void int_unlock(nt_irql old)
 			vh_spin_release(&sp.msg_lock[m], "StorPort message lock");
 	sp_lockdep_release(SPL_INTERRUPT, &sp.int_lock, 0, old);
 	vh_spin_release(&sp.int_lock, "StorPort interrupt lock");
-	vh_irql_set(old);
+	vh_set_irql(old);
 }
 
 /* The lock StorPort holds around HwMSInterruptRoutine for message m. */
@@ -313,7 +313,7 @@ static void msg_lock(uint32_t m, nt_irql *old)
 	}
 	sp_lockdep_acquire(SPL_MESSAGE, &sp.msg_lock[m], m);
 	*old = vh_irql();
-	vh_irql_set(SP_DIRQL);
+	vh_set_irql(SP_DIRQL);
 	vh_spin_acquire(&sp.msg_lock[m], "StorPort message lock");
 }
 
@@ -325,7 +325,7 @@ static void msg_unlock(uint32_t m, nt_irql old)
 	}
 	sp_lockdep_release(SPL_MESSAGE, &sp.msg_lock[m], m, old);
 	vh_spin_release(&sp.msg_lock[m], "StorPort message lock");
-	vh_irql_set(old);
+	vh_set_irql(old);
 }
 
 static void startio_lock(nt_irql *old)
@@ -334,7 +334,7 @@ static void startio_lock(nt_irql *old)
 	*old = vh_irql();
 	if (*old > DISPATCH_LEVEL)
 		vh_fatal("StartIo lock taken at IRQL %u", *old);
-	vh_irql_set(DISPATCH_LEVEL);
+	vh_set_irql(DISPATCH_LEVEL);
 	vh_spin_acquire(&sp.startio_lock, "StorPort StartIo lock");
 }
 
@@ -342,7 +342,7 @@ static void startio_unlock(nt_irql old)
 {
 	sp_lockdep_release(SPL_STARTIO, &sp.startio_lock, 0, old);
 	vh_spin_release(&sp.startio_lock, "StorPort StartIo lock");
-	vh_irql_set(old);
+	vh_set_irql(old);
 }
 
 #define SYNC_HALF_DUPLEX 0 /* StorSynchronizeHalfDuplex */
@@ -357,7 +357,7 @@ static void startio_enter(nt_irql *old, nt_irql *old2, bool startio)
 {
 	if (startio && (sp.perf_flags & PERF_CONCURRENT_CHANNELS)) {
 		*old = vh_irql();
-		vh_irql_set(DISPATCH_LEVEL);
+		vh_set_irql(DISPATCH_LEVEL);
 		return;
 	}
 	startio_lock(old);
@@ -368,7 +368,7 @@ static void startio_enter(nt_irql *old, nt_irql *old2, bool startio)
 static void startio_leave(nt_irql old, nt_irql old2, bool startio)
 {
 	if (startio && (sp.perf_flags & PERF_CONCURRENT_CHANNELS)) {
-		vh_irql_set(old);
+		vh_set_irql(old);
 		return;
 	}
 	if (sp.cfg.SynchronizationModel == SYNC_HALF_DUPLEX)
@@ -619,7 +619,7 @@ static void sp_lock_acquire(uint32_t type, void *ctx, sp_lock_handle *h)
 		old = vh_irql();
 		if (old > DISPATCH_LEVEL)
 			vh_fatal("DpcLock taken at IRQL %u", old);
-		vh_irql_set(DISPATCH_LEVEL);
+		vh_set_irql(DISPATCH_LEVEL);
 		h->Context.LockQueue.Lock = &((sp_stor_dpc *)ctx)->Lock;
 		vh_spin_acquire(h->Context.LockQueue.Lock, "StorPort DpcLock");
 		break;
@@ -643,7 +643,7 @@ static void sp_lock_release(sp_lock_handle *h)
 	case SP_DpcLock:
 		sp_lockdep_release(SPL_DPC, h->Context.LockQueue.Lock, 0, h->Context.OldIrql);
 		vh_spin_release(h->Context.LockQueue.Lock, "StorPort DpcLock");
-		vh_irql_set(h->Context.OldIrql);
+		vh_set_irql(h->Context.OldIrql);
 		break;
 	default:
 		vh_fatal("StorPortReleaseSpinLock: bad handle (lock type %u)", h->Lock);
@@ -1517,7 +1517,7 @@ static void *irq_main(void *arg)
 {
 	unsigned cpu = (unsigned)(uintptr_t)arg;
 
-	vh_irql_set(PASSIVE_LEVEL);
+	vh_set_irql(PASSIVE_LEVEL);
 	while (!__atomic_load_n(&sp.stop, __ATOMIC_ACQUIRE)) {
 		if (sp.msix) {
 			msix_wait_cpu(cpu);
@@ -1606,7 +1606,7 @@ int sp_start_adapter(const char *pci_spec, const char *irq_mode)
 	nt_KeInitializeDpc(&sp.timer_dpc, sp_timer_trampoline, NULL);
 
 	sp.in_find_or_init = true;
-	vh_irql_set(PASSIVE_LEVEL);
+	vh_set_irql(PASSIVE_LEVEL);
 	r = sp.hw.HwFindAdapter(sp.ext, sp.hw_context, NULL, NULL, &sp.cfg, &again);
 	if (r != SP_RETURN_FOUND) {
 		vh_log("HwFindAdapter returned %u (SP_RETURN_FOUND is 1)", r);
@@ -1653,7 +1653,7 @@ int sp_start_adapter(const char *pci_spec, const char *irq_mode)
 		return -1;
 	}
 	if (sp.passive) {
-		vh_irql_set(PASSIVE_LEVEL);
+		vh_set_irql(PASSIVE_LEVEL);
 		if (!sp.passive(sp.ext)) {
 			vh_log("HwPassiveInitializeRoutine returned FALSE");
 			return -1;
@@ -1788,7 +1788,7 @@ static void issue(struct outstanding *o)
 	gen = o->gen;
 	pthread_mutex_unlock(&sp.mu);
 
-	vh_irql_set(DISPATCH_LEVEL);
+	vh_set_irql(DISPATCH_LEVEL);
 	if (!sp.hw.HwBuildIo || sp.hw.HwBuildIo(sp.ext, mp)) {
 		startio_enter(&old, &old2, true);
 		sp.hw.HwStartIo(sp.ext, mp);
@@ -1801,7 +1801,7 @@ static void issue(struct outstanding *o)
 			vh_fatal("HwBuildIo returned FALSE without completing SRB %p", mp);
 		pthread_mutex_unlock(&sp.mu);
 	}
-	vh_irql_set(irql);
+	vh_set_irql(irql);
 }
 
 /* The port's queue: requests held back while busy, and those the miniport
@@ -1864,7 +1864,7 @@ static void submit(sp_srb *srb, const uint8_t *cdb32)
 	o->state = OS_ISSUED;
 	pthread_mutex_unlock(&sp.mu);
 	issue(o);
-	vh_irql_set(PASSIVE_LEVEL);
+	vh_set_irql(PASSIVE_LEVEL);
 }
 
 void sp_submit(sp_srb *srb)

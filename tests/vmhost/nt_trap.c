@@ -35,7 +35,7 @@ nt_irql vh_irql(void)
 	return cur_irql;
 }
 
-void vh_set_irql(nt_irql irql)
+void vh_irql_store(nt_irql irql)
 {
 	cur_irql = irql;
 }
@@ -142,7 +142,7 @@ static int emulate(ucontext_t *uc, uint64_t fault_addr)
 		if (ip[len + 1] == 0x20)
 			set_reg(g, reg, cur_irql, 8);
 		else
-			cur_irql = (nt_irql)(g[gpr_index[reg]] & 15);
+			vh_set_irql((nt_irql)(g[gpr_index[reg]] & 15)); /* pins like any raise */
 		return len + 3;
 	}
 	if (fault_addr < KUSER_BASE || fault_addr - KUSER_BASE >= KUSER_SIZE)

@@ -98,8 +98,8 @@ static void *pin_check(void *arg)
 	unsigned at_dispatch, at_passive, cur;
 
 	(void)arg;
-	vh_irql_set(PASSIVE_LEVEL);
-	vh_irql_set(DISPATCH_LEVEL);
+	vh_set_irql(PASSIVE_LEVEL);
+	vh_set_irql(DISPATCH_LEVEL);
 	cur = vh_cpu_current();
 	sched_getaffinity(0, sizeof(set), &set);
 	at_dispatch = (unsigned)CPU_COUNT(&set);
@@ -107,7 +107,7 @@ static void *pin_check(void *arg)
 	sched_yield();
 	if (vh_cpu_current() != cur)
 		return NULL;
-	vh_irql_set(PASSIVE_LEVEL);
+	vh_set_irql(PASSIVE_LEVEL);
 	sched_getaffinity(0, sizeof(set), &set);
 	at_passive = (unsigned)CPU_COUNT(&set);
 	return (void *)(uintptr_t)(at_dispatch == 1 && at_passive == vh_cpu_count());
@@ -148,7 +148,7 @@ static void *queue_from(void *arg)
 {
 	nt_kdpc *dpc = arg;
 
-	vh_irql_set(PASSIVE_LEVEL);
+	vh_set_irql(PASSIVE_LEVEL);
 	run_dpc(dpc);
 	return NULL;
 }
@@ -162,7 +162,7 @@ static void test_dpc_target(void **state)
 	int id;
 
 	(void)state;
-	vh_irql_set(PASSIVE_LEVEL);
+	vh_set_irql(PASSIVE_LEVEL);
 	nt_KeInitializeDpc(&dpc, record_dpc, NULL);
 	/* Untargeted: the processor that queued it. */
 	id = vh_thread_start_on("dpcq", VH_STACK_SIZE, queue_from, &dpc, (int)(n - 1));

@@ -30,7 +30,11 @@ size_t nt_format(char *out, size_t size, const char *fmt, __builtin_ms_va_list *
 
 /* ---- IRQL and privileged-instruction emulation ---- */
 nt_irql vh_irql(void);
+/* Set the calling thread's IRQL, pinning it to its CPU at DISPATCH_LEVEL
+ * or above (see processors below). */
 void vh_set_irql(nt_irql irql);
+/* The bare per-thread store (nt_trap.c); only vh_set_irql calls it. */
+void vh_irql_store(nt_irql irql);
 /* Install SIGSEGV/SIGILL handlers that emulate CR8 moves, cli/sti and
  * reads of KUSER_SHARED_DATA, and report real faults. */
 void vh_trap_init(void);
@@ -62,7 +66,7 @@ bool vh_is_stack_guard(const void *addr);
 /* ---- processors (nt_kernel.c) ----
  * Windows processor numbers 0..n-1 are the CPUs this process may run on
  * (sched_getaffinity), group 0. Code at DISPATCH_LEVEL or above must not
- * change processor: vh_irql_set pins an unbound thread to its current CPU
+ * change processor: vh_set_irql pins an unbound thread to its current CPU
  * while it is at or above DISPATCH_LEVEL; per-CPU threads are bound. */
 #define VH_MAX_CPUS 64
 unsigned vh_cpu_count(void);
@@ -70,8 +74,6 @@ unsigned vh_cpu_count(void);
 unsigned vh_cpu_current(void);
 /* Bind the calling thread to processor n for good (n < 0: unbind). */
 void vh_cpu_bind(int n);
-/* vh_set_irql plus the pinning rule above. */
-void vh_irql_set(nt_irql irql);
 
 /* ---- pool ---- */
 /* Number of pool blocks still allocated; prints each when report. */
