@@ -148,6 +148,9 @@ int virtio_negotiate(struct virtio_dev *dev, uint64_t driver_features, uint64_t 
 			return VIRTIO_ENOTSUP;
 		}
 	}
+	/* Some devices add queues for a feature once it is accepted (QEMU's
+	 * virtio-net creates its extra pairs only with VIRTIO_NET_F_MQ). */
+	dev->num_queues = dev->tr->num_queues(dev);
 	dev->features = want;
 	dev->features_ok = true;
 	if (negotiated)

@@ -18,6 +18,8 @@ struct virtio_transport {
 	void (*set_status)(struct virtio_dev *dev, uint8_t status);
 	uint64_t (*get_features)(struct virtio_dev *dev);
 	void (*set_features)(struct virtio_dev *dev, uint64_t features);
+	/* Queues the device has now; legacy has no count and returns 0. */
+	uint16_t (*num_queues)(struct virtio_dev *dev);
 	/* Config generation; legacy has none and returns 0. */
 	uint8_t (*generation)(struct virtio_dev *dev);
 	/* Write the config vector, return what the device reads back. */

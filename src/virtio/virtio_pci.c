@@ -311,8 +311,7 @@ int virtio_init(struct virtio_dev *dev, const struct virtio_os_ops *ops, void *c
 	probe_msix(dev);
 	if (!(flags & VIRTIO_INIT_FORCE_LEGACY) && walk_caps(dev, &why)) {
 		dev->tr = &virtio_modern_transport;
-		dev->num_queues = le16_to_cpu(vreg_read16(dev, &dev->common,
-			offsetof(struct virtio_pci_common_cfg, num_queues)));
+		dev->num_queues = dev->tr->num_queues(dev);
 		dev->generation = vreg_read8(dev, &dev->common,
 			offsetof(struct virtio_pci_common_cfg, config_generation));
 		return VIRTIO_OK;
@@ -391,6 +390,11 @@ static void modern_set_features(struct virtio_dev *dev, uint64_t f)
 	vreg_write32(dev, &dev->common, CC(driver_feature), cpu_to_le32((uint32_t)(f >> 32)));
 }
 
+static uint16_t modern_num_queues(struct virtio_dev *dev)
+{
+	return le16_to_cpu(vreg_read16(dev, &dev->common, CC(num_queues)));
+}
+
 static uint8_t modern_generation(struct virtio_dev *dev)
 {
 	return vreg_read8(dev, &dev->common, CC(config_generation));
@@ -458,6 +462,7 @@ const struct virtio_transport virtio_modern_transport = {
 	.set_status = modern_set_status,
 	.get_features = modern_get_features,
 	.set_features = modern_set_features,
+	.num_queues = modern_num_queues,
 	.generation = modern_generation,
 	.set_config_vector = modern_set_config_vector,
 	.queue_max = modern_queue_max,
@@ -485,6 +490,12 @@ static uint64_t legacy_get_features(struct virtio_dev *dev)
 static void legacy_set_features(struct virtio_dev *dev, uint64_t f)
 {
 	vreg_write32(dev, &dev->common, VIRTIO_PCI_LEGACY_GUEST_FEATURES, cpu_to_le32((uint32_t)f));
+}
+
+static uint16_t legacy_num_queues(struct virtio_dev *dev)
+{
+	(void)dev;
+	return 0;
 }
 
 static uint8_t legacy_generation(struct virtio_dev *dev)
@@ -548,6 +559,7 @@ const struct virtio_transport virtio_legacy_transport = {
 	.set_status = legacy_set_status,
 	.get_features = legacy_get_features,
 	.set_features = legacy_set_features,
+	.num_queues = legacy_num_queues,
 	.generation = legacy_generation,
 	.set_config_vector = legacy_set_config_vector,
 	.queue_max = legacy_queue_max,

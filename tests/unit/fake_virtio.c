@@ -113,6 +113,12 @@ static void write_status(struct fake_virtio *f, uint8_t v)
 		/* A real device refuses features it never offered. */
 		if (f->reject_features_ok || (f->drv_features & ~f->dev_features))
 			v &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
+		/* Like QEMU's virtio-net, which adds its extra pairs for MQ. */
+		else if (f->queues_on_feature && f->queues_on_feature <= FAKE_MAX_QUEUES) {
+			for (uint16_t i = f->num_queues; i < f->queues_on_feature; i++)
+				f->q[i].size = f->q[i].max_size = f->q[0].max_size;
+			f->num_queues = f->queues_on_feature;
+		}
 	}
 	f->status = v;
 }

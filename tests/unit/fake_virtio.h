@@ -94,6 +94,7 @@ struct fake_virtio {
 	bool reject_features_ok;     /* FEATURES_OK never sticks */
 	bool refuse_config_msix;
 	uint32_t gen_bumps;          /* bump generation on this many config reads */
+	uint16_t queues_on_feature;  /* num_queues once FEATURES_OK is accepted (0: unchanged) */
 	/* DMA arena: rings live at small bus addresses so that legacy 32-bit PFNs work */
 	uint8_t *arena_raw;
 	uint8_t *arena;

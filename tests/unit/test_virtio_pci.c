@@ -158,6 +158,28 @@ static void test_reset_timeout(void **s)
 	fake_destroy(f);
 }
 
+/* The queue count is read again after FEATURES_OK: a device may add queues
+ * for an accepted feature, and the driver must be able to use them. */
+static void test_queues_added_by_feature(void **s)
+{
+	struct fake_virtio *f = new_fake(true, false);
+	struct virtio_dev dev;
+	uint16_t max;
+
+	(void)s;
+	f->queues_on_feature = 4;
+	assert_int_equal(virtio_init(&dev, &f->ops, f, 0), VIRTIO_OK);
+	assert_int_equal(virtio_num_queues(&dev), 3);
+	assert_int_equal(virtio_queue_max_size(&dev, 3, &max), VIRTIO_ENODEV);
+	assert_int_equal(virtio_begin(&dev), VIRTIO_OK);
+	assert_int_equal(virtio_negotiate(&dev, VIRTIO_BIT(0), NULL), VIRTIO_OK);
+	assert_int_equal(virtio_num_queues(&dev), 4);
+	assert_int_equal(virtio_queue_max_size(&dev, 3, &max), VIRTIO_OK);
+	assert_int_equal(max, 256);
+	assert_int_equal(virtio_queue_max_size(&dev, 4, &max), VIRTIO_ENODEV);
+	fake_destroy(f);
+}
+
 static void test_queue_sizes(void **s)
 {
 	struct fake_virtio *f = new_fake(true, false);
@@ -644,6 +666,7 @@ int main(void)
 		cmocka_unit_test(test_features_ok_rejected),
 		cmocka_unit_test(test_reset_timeout),
 		cmocka_unit_test(test_queue_sizes),
+		cmocka_unit_test(test_queues_added_by_feature),
 		cmocka_unit_test(test_packed_any_size),
 		cmocka_unit_test(test_msix_vectors),
 		cmocka_unit_test(test_cap_outside_bar),
