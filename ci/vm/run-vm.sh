@@ -161,6 +161,12 @@ if [ -n "$sw_pid" ]; then
 				*) if [ "$e" = 0 ]; then echo "ok - vdpswitch $line"; else echo "not ok - vdpswitch $line (log: $sw.log)"; fi ;;
 				esac
 			done)
+		# --want-rx-rings P:N (multi-queue): did port P receive on at
+		# least N rings? Every port's per-ring counts become a comment.
+		sw_tap="$sw_tap
+$(sed -n 's/^vdpswitch: \(port [0-9]*\): rx-rings ok: \(.*\)$/ok - vdpswitch \1: \2/p
+s/^vdpswitch: \(port [0-9]*\): rx-rings FAIL: \(.*\)$/not ok - vdpswitch \1: \2/p
+s/^vdpswitch: \(port [0-9]*: frames on .* RX rings .*\)$/# vdpswitch \1/p' "$sw.stats")"
 	else
 		sw_tap="not ok - vdpswitch left no summary (log: $sw.log)"
 	fi
@@ -203,6 +209,7 @@ if [ -n "$sw_pid" ]; then
 		case "$line" in
 		"ok - "*) echo "ok - $name: ${line#ok - }" ;;
 		"not ok - "*) echo "not ok - $name: ${line#not ok - }"; fails=$((fails + 1)) ;;
+		"# "*) echo "$line" ;;
 		esac
 	done <<SWEOF
 $sw_tap

@@ -31,10 +31,11 @@
 #define GPA_BASE 0x100000ull
 #define UVA_BASE 0x7f1200000000ull
 #define QSZ 8
-/* Ring layout inside the shared memory (offsets). */
-#define DESC(q) ((q) ? 0x3000u : 0x0000u)
-#define AVAIL(q) ((q) ? 0x4000u : 0x1000u)
-#define USED(q) ((q) ? 0x5000u : 0x2000u)
+/* Ring layout inside the shared memory (offsets), up to 4 rings (2 pairs). */
+#define MAXQ 4
+#define DESC(q) (0x3000u * (q))
+#define AVAIL(q) (0x3000u * (q) + 0x1000u)
+#define USED(q) (0x3000u * (q) + 0x2000u)
 #define BUF(i) (0x10000u + (i) * 0x2000u)
 
 #define F_CSUM (1ull << 0)
@@ -43,6 +44,8 @@
 #define F_INDIRECT (1ull << 28)
 #define F_EVENT_IDX (1ull << 29)
 #define F_VERSION_1 (1ull << 32)
+#define F_PROTOCOL_FEATURES (1ull << 30)
+#define PROTO_MQ (1ull << 0)
 
 struct msg {
 	uint32_t req, flags, size;
@@ -50,7 +53,8 @@ struct msg {
 } __attribute__((packed));
 
 struct fe {
-	int sock, memfd, kick[2], call[2];
+	int sock, memfd, kick[MAXQ], call[MAXQ];
+	unsigned nq;
 	uint8_t *mem;
 };
 
@@ -89,17 +93,22 @@ static bool vu_u64(struct fe *f, uint32_t req, uint64_t v, const int *fds, unsig
 	return vu_send(f, req, &v, 8, fds, nfds);
 }
 
-/* GET_FEATURES also serves as a barrier: the answer comes after everything sent before. */
-static bool get_features(struct fe *f, uint64_t *out)
+static bool get_u64(struct fe *f, uint32_t req, uint64_t *out)
 {
 	struct msg m;
 
-	if (!vu_send(f, 1, NULL, 0, NULL, 0))
+	if (!vu_send(f, req, NULL, 0, NULL, 0))
 		return false;
-	if (recv(f->sock, &m, 12 + 8, MSG_WAITALL) != 20 || m.req != 1 || m.size != 8)
+	if (recv(f->sock, &m, 12 + 8, MSG_WAITALL) != 20 || m.req != req || m.size != 8)
 		return false;
 	memcpy(out, m.payload, 8);
 	return true;
+}
+
+/* GET_FEATURES also serves as a barrier: the answer comes after everything sent before. */
+static bool get_features(struct fe *f, uint64_t *out)
+{
+	return get_u64(f, 1, out);
 }
 
 static void ring_msg(struct fe *f, uint32_t req, uint32_t q, uint32_t num)
@@ -109,7 +118,10 @@ static void ring_msg(struct fe *f, uint32_t req, uint32_t q, uint32_t num)
 	assert_true(vu_send(f, req, st, 8, NULL, 0));
 }
 
-static void fe_open(struct fe *f, const char *path, uint64_t features)
+/* nq rings (2 per pair); with F_PROTOCOL_FEATURES the protocol features
+ * proto are negotiated and every ring starts disabled. */
+static void fe_open_mq(struct fe *f, const char *path, uint64_t features, unsigned nq,
+		       uint64_t proto)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct { uint32_t n, pad; uint64_t gpa, size, uva, off; } mem = { 1, 0, GPA_BASE, MEM_SIZE,
@@ -126,12 +138,23 @@ static void fe_open(struct fe *f, const char *path, uint64_t features)
 	assert_int_equal(ftruncate(f->memfd, MEM_SIZE), 0);
 	f->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, f->memfd, 0);
 	assert_true(f->mem != MAP_FAILED);
+	f->nq = nq;
 	assert_true(get_features(f, &offered));
 	assert_int_equal(features & ~offered, 0);
+	if (features & F_PROTOCOL_FEATURES) {
+		uint64_t pf, qn;
+		assert_true(get_u64(f, 15, &pf));
+		assert_int_equal(proto & ~pf, 0);
+		assert_true(vu_u64(f, 16, proto, NULL, 0));
+		if (proto & PROTO_MQ) {
+			assert_true(get_u64(f, 17, &qn)); /* GET_QUEUE_NUM: pairs */
+			assert_true(qn >= nq / 2);
+		}
+	}
 	assert_true(vu_u64(f, 2, features, NULL, 0));
 	assert_true(vu_send(f, 3, NULL, 0, NULL, 0));
 	assert_true(vu_send(f, 5, &mem, sizeof(mem), &f->memfd, 1));
-	for (uint32_t q = 0; q < 2; q++) {
+	for (uint32_t q = 0; q < nq; q++) {
 		struct { uint32_t idx, flags; uint64_t desc, used, avail, log; } a = {
 			q, 0, UVA_BASE + DESC(q), UVA_BASE + USED(q), UVA_BASE + AVAIL(q), 0 };
 		ring_msg(f, 8, q, QSZ);
@@ -143,6 +166,11 @@ static void fe_open(struct fe *f, const char *path, uint64_t features)
 		assert_true(vu_u64(f, 12, q, &f->kick[q], 1));
 	}
 	assert_true(get_features(f, &offered));
+}
+
+static void fe_open(struct fe *f, const char *path, uint64_t features)
+{
+	fe_open_mq(f, path, features, 2, 0);
 }
 
 static unsigned log_count(const char *what);
@@ -158,7 +186,7 @@ static void fe_close(struct fe *f)
 		usleep(1000);
 	munmap(f->mem, MEM_SIZE);
 	close(f->memfd);
-	for (int q = 0; q < 2; q++) {
+	for (unsigned q = 0; q < f->nq; q++) {
 		close(f->kick[q]);
 		close(f->call[q]);
 	}
@@ -520,6 +548,196 @@ static void bad_ring_size(void **state)
 	fe_close(&a);
 }
 
+/* ---- multi-queue: two pairs per port ---- */
+
+#define MAC_A "\x52\x54\x00\x12\x34\x56"
+#define MAC_B "\x52\x54\x00\x12\x34\x57"
+#define IP_A 0xc0a84d02u
+#define IP_B 0xc0a84d01u
+#define UDP_PAYLOAD 32
+
+static void enable(struct fe *f, unsigned q, bool on)
+{
+	uint64_t x;
+
+	ring_msg(f, 18, q, on);
+	assert_true(get_features(f, &x)); /* barrier: the switch has applied it */
+}
+
+/* One UDP/IPv4 frame with correct checksums behind a zero virtio-net header
+ * at buf, from (src, sip:sport) to (dst, dip:dport); returns header + frame bytes. */
+static uint32_t udp_frame(uint8_t *buf, const char *dst, const char *src, uint32_t sip,
+			  uint32_t dip, uint16_t sport, uint16_t dport)
+{
+	uint8_t *f = buf + 12, *ip = f + 14, *u = ip + 20;
+	uint16_t ulen = 8 + UDP_PAYLOAD, c;
+
+	memset(buf, 0, 12 + 14 + 20 + ulen);
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	put16(f + 12, 0x0800);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)(20 + ulen));
+	ip[8] = 64;
+	ip[9] = 17;
+	put16(ip + 12, (uint16_t)(sip >> 16));
+	put16(ip + 14, (uint16_t)sip);
+	put16(ip + 16, (uint16_t)(dip >> 16));
+	put16(ip + 18, (uint16_t)dip);
+	put16(ip + 10, vsw_fold(vsw_sum(ip, 20, 0)));
+	put16(u, sport);
+	put16(u + 2, dport);
+	put16(u + 4, ulen);
+	for (unsigned i = 0; i < UDP_PAYLOAD; i++)
+		u[8 + i] = (uint8_t)(sport + i);
+	c = vsw_fold(vsw_sum(u, ulen, vsw_pseudo(ip, 4, 17, ulen)));
+	put16(u + 6, c ? c : 0xffff);
+	return 12u + 14 + 20 + ulen;
+}
+
+struct txr {
+	uint16_t idx;  /* avail idx of the ring */
+	unsigned buf;  /* next buffer number */
+};
+
+/* Sends one frame on transmit ring q of f and waits until the switch took it. */
+static void send_udp(struct fe *f, unsigned q, struct txr *t, const char *dst, const char *src,
+		     uint32_t sip, uint32_t dip, uint16_t sport, uint16_t dport)
+{
+	uint16_t slot = t->idx;
+	uint32_t len = udp_frame(f->mem + BUF(t->buf), dst, src, sip, dip, sport, dport);
+
+	desc(f, q, slot % QSZ, GPA_BASE + BUF(t->buf), len, 0, 0);
+	t->idx++;
+	t->buf++;
+	avail(f, q, slot, slot % QSZ, t->idx);
+	assert_true(wait_used(f, q, t->idx));
+}
+
+/* Receive ring q of B gets QSZ buffers: ring 0 in BUF(40..47), ring 2 in BUF(48..55). */
+static void post_rx(struct fe *f, unsigned q)
+{
+	for (unsigned i = 0; i < QSZ; i++) {
+		desc(f, q, i, GPA_BASE + BUF(40 + 4 * q + i), 2048, 2, 0);
+		avail(f, q, (uint16_t)i, (uint16_t)i, (uint16_t)(i + 1));
+	}
+}
+
+/* The UDP destination port of the n-th frame B received on ring q. */
+static unsigned rx_dport(struct fe *f, unsigned q, unsigned n)
+{
+	uint32_t *e = (uint32_t *)(f->mem + USED(q) + 4 + 8 * n);
+	const uint8_t *b = f->mem + BUF(40 + 4 * q + e[0]);
+
+	assert_true(e[0] < QSZ);
+	assert_int_equal(e[1], 12 + 14 + 20 + 8 + UDP_PAYLOAD);
+	return (unsigned)(b[12 + 36] << 8 | b[12 + 37]);
+}
+
+/* Waits until B's two receive rings together hold want frames; then no more come. */
+static bool wait_rx_total(struct fe *f, unsigned want)
+{
+	for (int i = 0; i < 2000; i++) {
+		if ((unsigned)used_idx(f, 0) + used_idx(f, 2) >= want)
+			break;
+		usleep(1000);
+	}
+	usleep(20000);
+	return (unsigned)used_idx(f, 0) + used_idx(f, 2) == want;
+}
+
+/* Port B has two pairs. A frame goes only to an enabled receive ring;
+ * different flows use both rings once both are enabled; a reply follows
+ * the pair its flow was last sent on (automatic receive steering) and
+ * falls back to an enabled ring when that pair is disabled. */
+static void mq_two_pairs(void **state)
+{
+	struct fe a, b;
+	struct txr at[2] = { { 0, 0 }, { 0, 8 } }, bt[2] = { { 0, 20 }, { 0, 28 } };
+	unsigned r0, r2, total, n0, n2;
+
+	(void)state;
+	fe_open_mq(&a, sock0, F_VERSION_1 | F_PROTOCOL_FEATURES, 4, PROTO_MQ);
+	fe_open_mq(&b, sock1, F_VERSION_1 | F_PROTOCOL_FEATURES, 4, PROTO_MQ);
+	for (unsigned q = 0; q < 4; q++)
+		enable(&a, q, true);
+	post_rx(&b, 0);
+	post_rx(&b, 2);
+	/* Only pair 0 of B is enabled: everything lands on ring 0. */
+	enable(&b, 0, true);
+	enable(&b, 1, true);
+	send_udp(&a, 1, &at[0], MAC_B, MAC_A, IP_A, IP_B, 4000, 1000);
+	send_udp(&a, 3, &at[1], MAC_B, MAC_A, IP_A, IP_B, 4001, 1001);
+	assert_true(wait_rx_total(&b, 2));
+	assert_int_equal(used_idx(&b, 0), 2);
+	assert_int_equal(used_idx(&b, 2), 0);
+	/* Both pairs enabled: four new flows (never sent by B) spread by hash. */
+	enable(&b, 2, true);
+	enable(&b, 3, true);
+	for (uint16_t k = 0; k < 4; k++)
+		send_udp(&a, 1, &at[0], MAC_B, MAC_A, IP_A, IP_B, (uint16_t)(4100 + k), 2000);
+	assert_true(wait_rx_total(&b, 6));
+	n0 = used_idx(&b, 0) - 2u;
+	n2 = used_idx(&b, 2);
+	print_message("four flows: %u on ring 0, %u on ring 2\n", n0, n2);
+	assert_true(n0 >= 1 && n2 >= 1);
+	/* B sends flow X on pair 1 and flow Y on pair 0; A's replies follow. */
+	send_udp(&b, 3, &bt[1], MAC_A, MAC_B, IP_B, IP_A, 5000, 6000);
+	send_udp(&b, 1, &bt[0], MAC_A, MAC_B, IP_B, IP_A, 5001, 6001);
+	r0 = used_idx(&b, 0);
+	r2 = used_idx(&b, 2);
+	total = r0 + r2;
+	send_udp(&a, 1, &at[0], MAC_B, MAC_A, IP_A, IP_B, 6000, 5000);
+	assert_true(wait_rx_total(&b, total + 1));
+	assert_int_equal(used_idx(&b, 2), r2 + 1);
+	assert_int_equal(rx_dport(&b, 2, r2), 5000);
+	send_udp(&a, 3, &at[1], MAC_B, MAC_A, IP_A, IP_B, 6001, 5001);
+	assert_true(wait_rx_total(&b, total + 2));
+	assert_int_equal(used_idx(&b, 0), r0 + 1);
+	assert_int_equal(rx_dport(&b, 0, r0), 5001);
+	/* Pair 1 of B disabled: flow X's reply now takes ring 0, never ring 2. */
+	enable(&b, 2, false);
+	enable(&b, 3, false);
+	send_udp(&a, 1, &at[0], MAC_B, MAC_A, IP_A, IP_B, 6000, 5000);
+	assert_true(wait_rx_total(&b, total + 3));
+	assert_int_equal(used_idx(&b, 0), r0 + 2);
+	assert_int_equal(rx_dport(&b, 0, r0 + 1), 5000);
+	assert_int_equal(used_idx(&b, 2), r2 + 1);
+	/* A disabled transmit ring is not served until it is enabled again. */
+	{
+		uint32_t len = udp_frame(b.mem + BUF(bt[1].buf), MAC_A, MAC_B, IP_B, IP_A, 5002, 6002);
+		desc(&b, 3, 1, GPA_BASE + BUF(bt[1].buf), len, 0, 0);
+		avail(&b, 3, 1, 1, 2);
+		usleep(120000); /* more than two passes of the switch's 50 ms tick */
+		assert_int_equal(used_idx(&b, 3), 1);
+		enable(&b, 3, true);
+		assert_true(wait_used(&b, 3, 2));
+	}
+	fe_close(&a);
+	fe_close(&b);
+}
+
+/* A ring index beyond the pairs the switch serves, or an enable value
+ * other than 0/1, drops the connection. */
+static void mq_bad_ring_index(void **state)
+{
+	struct fe a;
+	uint64_t f;
+
+	(void)state;
+	fe_open_mq(&a, sock0, F_VERSION_1 | F_PROTOCOL_FEATURES, 4, PROTO_MQ);
+	ring_msg(&a, 18, 16, 1);
+	assert_false(get_features(&a, &f));
+	assert_true(log_has("request 18 for queue 16: only 16 queues"));
+	fe_close(&a);
+	/* SET_VRING_ENABLE takes 0 or 1 only. */
+	fe_open_mq(&a, sock0, F_VERSION_1 | F_PROTOCOL_FEATURES, 4, PROTO_MQ);
+	ring_msg(&a, 18, 2, 7);
+	assert_false(get_features(&a, &f));
+	assert_true(log_has("SET_VRING_ENABLE 7 for queue 2"));
+	fe_close(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -535,6 +753,8 @@ int main(void)
 		cmocka_unit_test(bad_next),
 		cmocka_unit_test(bad_ring_size),
 		cmocka_unit_test(verify_reports_bad_header),
+		cmocka_unit_test(mq_two_pairs),
+		cmocka_unit_test(mq_bad_ring_index),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

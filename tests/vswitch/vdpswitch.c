@@ -6,12 +6,17 @@
  * negotiate them, and can verify everything a port sends (--verify).
  *
  * vdpswitch [--log FILE] [--stats FILE] [--verify PORT]... [--off PORT:FEAT[+FEAT]...]...
- *           [--inject bad-seg-csum=PORT] SOCKET...
+ *           [--inject bad-seg-csum=PORT] [--want-rx-rings PORT:N]... [--steer ars|hash]
+ *           SOCKET...
  *
  * Ports are numbered in the order of their sockets; QEMU connects as the
  * client (-chardev socket,path=SOCKET). FEAT: csum guest_csum host_tso4
- * host_tso6 guest_tso4 guest_tso6 mrg_rxbuf indirect event_idx. SIGTERM prints one
- * summary line per port ("errors N") and exits. Protocol facts: QEMU's
+ * host_tso6 guest_tso4 guest_tso6 mrg_rxbuf indirect event_idx mq. SIGTERM prints one
+ * summary line per port ("errors N") and exits. Multi-queue
+ * (VHOST_USER_PROTOCOL_F_MQ): up to MAX_PAIRS pairs per port, rings 2k/2k+1,
+ * each served only while enabled; receive ring per flow (see rx_pick;
+ * --steer hash: flow hash only); --want-rx-rings P:N makes the summary
+ * judge whether port P received on at least N rings. Protocol facts: QEMU's
  * docs/interop/vhost-user.rst; ring layout: virtio 1.2, 2.7. */
 #define _GNU_SOURCE
 #include "vsw_offload.h"
@@ -43,6 +48,7 @@ enum {
 #define VU_FLAG_REPLY (1u << 2)
 #define VU_FLAG_NEED_REPLY (1u << 3)
 #define VU_F_PROTOCOL_FEATURES 30
+#define VU_PROTO_MQ 0
 #define VU_PROTO_REPLY_ACK 3
 #define VU_VRING_NOFD (1u << 8)
 #define VU_MAX_PAYLOAD 4096
@@ -57,6 +63,7 @@ enum {
 #define F_HOST_TSO4 11
 #define F_HOST_TSO6 12
 #define F_MRG_RXBUF 15
+#define F_MQ 22 /* QEMU takes it from the back end's offer (vhost_net's user_feature_bits) */
 #define F_INDIRECT 28
 #define F_EVENT_IDX 29
 #define F_VERSION_1 32
@@ -68,10 +75,13 @@ enum {
 #define AVAIL_F_NO_INTERRUPT 1u
 
 #define MAX_PORTS 8
+#define MAX_PAIRS 8 /* queue pairs per port (VHOST_USER_PROTOCOL_F_MQ) */
+#define NRINGS (2 * MAX_PAIRS)
 #define MAX_SEGS 1024
-#define QUEUE_MAX 2048 /* frames waiting for receive buffers, per port */
-#define RXQ 0
-#define TXQ 1
+#define QUEUE_MAX 2048 /* frames waiting for receive buffers, per port (all rings) */
+#define RXQ(pair) (2u * (pair))     /* virtio-net: receiveq of pair k is 2k */
+#define TXQ(pair) (2u * (pair) + 1) /* and transmitq is 2k+1 */
+#define ARS_SLOTS 256 /* flows remembered per port for receive steering */
 
 struct vdesc {
 	uint64_t addr;
@@ -111,6 +121,22 @@ struct qframe {
 struct port_stats {
 	unsigned long long tx_frames, tx_bytes, tx_gso, tx_csum, csum_done, segs_made;
 	unsigned long long rx_frames, rx_bytes, rx_gso, rx_dropped, verified, errors;
+	unsigned long long rx_ring[MAX_PAIRS], tx_ring[MAX_PAIRS]; /* frames per pair's ring */
+};
+
+/* Frames that wait for buffers on one receive ring. */
+struct rxwait {
+	struct qframe *head, *tail;
+	unsigned len;
+};
+
+/* Automatic receive steering (virtio 1.2, network device, "Automatic
+ * receive steering in multiqueue mode"): the pair that last
+ * transmitted a flow, by the flow's direction-free hash. */
+struct ars_slot {
+	uint32_t hash;
+	uint8_t pair;
+	bool valid;
 };
 
 struct port {
@@ -122,11 +148,12 @@ struct port {
 	unsigned hdr_len;
 	struct region reg[VU_MAX_REGIONS];
 	unsigned nreg;
-	struct vring vq[2];
+	struct vring vq[NRINGS];
 	bool verify, bad_csum;
+	unsigned want_rx_rings; /* --want-rx-rings: the summary judges the spread */
 	char broken[256];
-	struct qframe *qhead, *qtail;
-	unsigned qlen;
+	struct rxwait rq[MAX_PAIRS];
+	struct ars_slot ars[ARS_SLOTS];
 	uint8_t mac[6];
 	bool mac_known;
 	struct port_stats st;
@@ -140,6 +167,7 @@ static FILE *logf;
 static const char *stats_path;
 static volatile sig_atomic_t stop;
 static bool debug;
+static bool steer_hash; /* --steer hash: flow hash only, no automatic receive steering */
 static uint8_t *txbuf;
 
 __attribute__((format(printf, 2, 3)))
@@ -206,7 +234,7 @@ static void unmap_all(struct port *p)
 	for (unsigned i = 0; i < p->nreg; i++)
 		munmap(p->reg[i].map, p->reg[i].maplen);
 	p->nreg = 0;
-	for (unsigned q = 0; q < 2; q++) {
+	for (unsigned q = 0; q < NRINGS; q++) {
 		p->vq[q].desc = NULL;
 		p->vq[q].avail = p->vq[q].used = NULL;
 	}
@@ -434,11 +462,16 @@ static void hdr_load(struct vsw_hdr *h, const uint8_t *b, unsigned hl)
 		memcpy(&h->num_buffers, b + 10, 2);
 }
 
-static void enqueue(struct port *d, const struct vsw_hdr *h, const uint8_t *f, size_t len)
+static void enqueue(struct port *d, unsigned pair, const struct vsw_hdr *h, const uint8_t *f,
+		    size_t len)
 {
+	struct rxwait *w = &d->rq[pair];
 	struct qframe *q;
+	unsigned waiting = 0;
 
-	if (d->qlen >= QUEUE_MAX) {
+	for (unsigned k = 0; k < MAX_PAIRS; k++)
+		waiting += d->rq[k].len;
+	if (waiting >= QUEUE_MAX) {
 		d->st.rx_dropped++;
 		return;
 	}
@@ -451,37 +484,60 @@ static void enqueue(struct port *d, const struct vsw_hdr *h, const uint8_t *f, s
 	q->h = *h;
 	q->len = len;
 	memcpy(q->data, f, len);
-	if (d->qtail)
-		d->qtail->next = q;
+	if (w->tail)
+		w->tail->next = q;
 	else
-		d->qhead = q;
-	d->qtail = q;
-	d->qlen++;
+		w->head = q;
+	w->tail = q;
+	w->len++;
+}
+
+static void queue_drop(struct port *d, unsigned pair, bool count)
+{
+	struct rxwait *w = &d->rq[pair];
+
+	while (w->head) {
+		struct qframe *q = w->head;
+		w->head = q->next;
+		free(q);
+		if (count)
+			d->st.rx_dropped++;
+	}
+	w->tail = NULL;
+	w->len = 0;
 }
 
 static void queue_drop_all(struct port *d)
 {
-	while (d->qhead) {
-		struct qframe *q = d->qhead;
-		d->qhead = q->next;
-		free(q);
-	}
-	d->qtail = NULL;
-	d->qlen = 0;
+	for (unsigned k = 0; k < MAX_PAIRS; k++)
+		queue_drop(d, k, false);
+}
+
+static struct qframe *queue_pop(struct rxwait *w)
+{
+	struct qframe *q = w->head;
+
+	w->head = q->next;
+	if (!w->head)
+		w->tail = NULL;
+	w->len--;
+	return q;
 }
 
 static struct seg rsegs[MAX_SEGS];
 
 /* Copies header and frame into the receive buffers of one or (mergeable)
  * several chains; a frame waits while the driver has too few buffers. */
-static void rx_flush_once(struct port *d)
+static void rx_flush_once(struct port *d, unsigned pair)
 {
-	struct vring *v = &d->vq[RXQ];
+	const unsigned rq = RXQ(pair);
+	struct vring *v = &d->vq[rq];
+	struct rxwait *w = &d->rq[pair];
 
-	while (d->qhead && ring_ready(d, RXQ)) {
-		struct qframe *q = d->qhead;
+	while (w->head && ring_ready(d, rq)) {
+		struct qframe *q = w->head;
 		size_t need = d->hdr_len + q->len, room = 0, cap;
-		int avail = avail_count(d, v, RXQ), nseg;
+		int avail = avail_count(d, v, rq), nseg;
 		unsigned chains = 0;
 		uint8_t hb[12];
 
@@ -502,11 +558,7 @@ static void rx_flush_once(struct port *d)
 			if (!has(d, F_MRG_RXBUF) || chains >= v->num) {
 				/* The buffers can never hold it: a real NIC drops it too. */
 				d->st.rx_dropped++;
-				d->qhead = q->next;
-				if (!d->qhead)
-					d->qtail = NULL;
-				d->qlen--;
-				free(q);
+				free(queue_pop(w));
 				continue;
 			}
 			break; /* wait for more buffers */
@@ -542,32 +594,109 @@ static void rx_flush_once(struct port *d)
 			used_push(v, head, (uint32_t)wrote);
 		}
 		d->st.rx_frames++;
+		d->st.rx_ring[pair]++;
 		d->st.rx_bytes += q->len;
 		if (q->h.gso_type)
 			d->st.rx_gso++;
-		d->qhead = q->next;
-		if (!d->qhead)
-			d->qtail = NULL;
-		d->qlen--;
-		free(q);
+		free(queue_pop(w));
 	}
 }
 
 static void rx_flush(struct port *d)
 {
-	struct vring *v = &d->vq[RXQ];
+	for (unsigned k = 0; k < MAX_PAIRS; k++) {
+		struct vring *v = &d->vq[RXQ(k)];
 
-	do
-		rx_flush_once(d);
-	while (d->qhead && rearm(d, v, RXQ));
-	if (v->avail)
-		notify(d, v);
+		do
+			rx_flush_once(d, k);
+		while (d->rq[k].head && rearm(d, v, RXQ(k)));
+		if (v->avail)
+			notify(d, v);
+	}
+}
+
+/* ------------------------------------------------------------ receive steering */
+
+static uint32_t fnv(uint32_t h, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+/* A hash of the frame's flow that is the same in both directions (the
+ * lower address/port end first), so a reply finds the entry its request
+ * left. false for frames without IP addresses (ARP, ...). */
+static bool flow_hash(const uint8_t *f, size_t len, uint32_t *out)
+{
+	struct vsw_pkt k;
+	size_t alen;
+	const uint8_t *a, *b;
+	uint8_t ea[18] = { 0 }, eb[18] = { 0 };
+	uint32_t h = 2166136261u;
+
+	if (!vsw_parse(f, len, &k, NULL, 0) || !k.l3)
+		return false;
+	alen = k.l3 == 4 ? 4 : 16;
+	a = f + k.l3_off + (k.l3 == 4 ? 12 : 8);
+	b = a + alen;
+	memcpy(ea, a, alen);
+	memcpy(eb, b, alen);
+	if ((k.l4 == 6 || k.l4 == 17) && k.l4_off + 4 <= len) {
+		memcpy(ea + 16, f + k.l4_off, 2);
+		memcpy(eb + 16, f + k.l4_off + 2, 2);
+	}
+	if (memcmp(ea, eb, sizeof(ea)) > 0) {
+		h = fnv(h, eb, sizeof(eb));
+		h = fnv(h, ea, sizeof(ea));
+	} else {
+		h = fnv(h, ea, sizeof(ea));
+		h = fnv(h, eb, sizeof(eb));
+	}
+	h = fnv(h, (const uint8_t *)&k.l4, 1);
+	*out = h;
+	return true;
+}
+
+/* The transmitting port remembers which pair sent the flow. */
+static void ars_learn(struct port *s, unsigned pair, const uint8_t *f, size_t len)
+{
+	uint32_t h;
+
+	if (flow_hash(f, len, &h))
+		s->ars[h % ARS_SLOTS] = (struct ars_slot){ h, (uint8_t)pair, true };
+}
+
+/* The receive ring for a frame to port d, as a multi-queue device without
+ * RSS picks it (Linux's tun does the same): the pair that last transmitted
+ * the flow (automatic receive steering) if its ring is enabled; else a flow
+ * hash over the enabled pairs (--steer hash: always); frames without a
+ * flow (ARP, ...) on the first enabled pair. Never a disabled ring.
+ * -1: no receive ring is up. */
+static int rx_pick(struct port *d, const uint8_t *f, size_t len)
+{
+	unsigned up[MAX_PAIRS], n = 0;
+	uint32_t h;
+	bool flow = flow_hash(f, len, &h);
+
+	if (flow && !steer_hash) {
+		const struct ars_slot *a = &d->ars[h % ARS_SLOTS];
+		if (a->valid && a->hash == h && ring_ready(d, RXQ(a->pair)))
+			return a->pair;
+	}
+	for (unsigned k = 0; k < MAX_PAIRS; k++)
+		if (ring_ready(d, RXQ(k)))
+			up[n++] = k;
+	if (!n)
+		return -1;
+	return (int)(flow ? up[(h >> 8) % n] : up[0]);
 }
 
 /* ------------------------------------------------------------ forwarding */
 
 struct seg_ctx {
 	struct port *src, *dst;
+	unsigned pair;
 	struct vsw_hdr h;
 	unsigned errors;
 };
@@ -590,12 +719,12 @@ static void seg_deliver(void *ctx, const uint8_t *f, size_t len)
 		if (b) {
 			memcpy(b, f, len);
 			corrupt_l4(b, len);
-			enqueue(c->dst, &c->h, b, len);
+			enqueue(c->dst, c->pair, &c->h, b, len);
 			free(b);
 		}
 		return;
 	}
-	enqueue(c->dst, &c->h, f, len);
+	enqueue(c->dst, c->pair, &c->h, f, len);
 }
 
 static void seg_verify(void *ctx, const uint8_t *f, size_t len)
@@ -616,19 +745,22 @@ static void deliver(struct port *s, struct port *d, const struct vsw_hdr *h, con
 	unsigned gso = h->gso_type & ~VSW_GSO_ECN;
 	struct vsw_hdr out = { 0 };
 	char err[200];
+	int pick = rx_pick(d, f, len);
+	unsigned pair;
 
-	if (!ring_ready(d, RXQ)) {
+	if (pick < 0) {
 		d->st.rx_dropped++; /* link not up yet: nobody to give it to */
 		return;
 	}
+	pair = (unsigned)pick;
 	if (gso) {
 		bool can = has(d, gso == VSW_GSO_TCPV4 ? F_GUEST_TSO4 : F_GUEST_TSO6) &&
 			   (!(h->gso_type & VSW_GSO_ECN) || has(d, F_GUEST_ECN));
 		if (can) {
-			enqueue(d, h, f, len);
+			enqueue(d, pair, h, f, len);
 			return;
 		}
-		struct seg_ctx c = { s, d, { 0 }, 0 };
+		struct seg_ctx c = { s, d, pair, { 0 }, 0 };
 		if (has(d, F_GUEST_CSUM))
 			c.h.flags = VSW_HDR_F_DATA_VALID;
 		if (vsw_segment(f, len, h, seg_deliver, &c, err, sizeof(err)) < 0) {
@@ -640,7 +772,7 @@ static void deliver(struct port *s, struct port *d, const struct vsw_hdr *h, con
 	if (h->flags & VSW_HDR_F_NEEDS_CSUM) {
 		if (has(d, F_GUEST_CSUM)) {
 			out = *h;
-			enqueue(d, &out, f, len);
+			enqueue(d, pair, &out, f, len);
 			return;
 		}
 		uint8_t *b = malloc(len);
@@ -649,7 +781,7 @@ static void deliver(struct port *s, struct port *d, const struct vsw_hdr *h, con
 		memcpy(b, f, len);
 		if (vsw_complete_csum(b, len, h->csum_start, h->csum_offset, err, sizeof(err))) {
 			s->st.csum_done++;
-			enqueue(d, &out, b, len);
+			enqueue(d, pair, &out, b, len);
 		} else {
 			s->st.errors++;
 			plog(s, "cannot complete a checksum for port %u: %s", d->idx, err);
@@ -659,7 +791,7 @@ static void deliver(struct port *s, struct port *d, const struct vsw_hdr *h, con
 	}
 	if (has(d, F_GUEST_CSUM) && vsw_l4_csum_ok(f, len))
 		out.flags = VSW_HDR_F_DATA_VALID;
-	enqueue(d, &out, f, len);
+	enqueue(d, pair, &out, f, len);
 }
 
 static void verify(struct port *s, const struct vsw_hdr *h, const uint8_t *f, size_t len)
@@ -676,7 +808,7 @@ static void verify(struct port *s, const struct vsw_hdr *h, const uint8_t *f, si
 		return;
 	}
 	if (gso) {
-		struct seg_ctx c = { s, NULL, { 0 }, 0 };
+		struct seg_ctx c = { s, NULL, 0, { 0 }, 0 };
 		if (vsw_segment(f, len, h, seg_verify, &c, err, sizeof(err)) < 0) {
 			s->st.errors++;
 			plog(s, "VERIFY: GSO frame: %s", err);
@@ -703,7 +835,7 @@ static void verify(struct port *s, const struct vsw_hdr *h, const uint8_t *f, si
 	}
 }
 
-static void forward(struct port *s, const uint8_t *buf, size_t n)
+static void forward(struct port *s, unsigned pair, const uint8_t *buf, size_t n)
 {
 	struct vsw_hdr h;
 	const uint8_t *f = buf + s->hdr_len;
@@ -719,6 +851,7 @@ static void forward(struct port *s, const uint8_t *buf, size_t n)
 	hdr_load(&h, buf, s->hdr_len);
 	h.num_buffers = 0;
 	s->st.tx_frames++;
+	s->st.tx_ring[pair]++;
 	s->st.tx_bytes += len;
 	if (h.gso_type)
 		s->st.tx_gso++;
@@ -730,6 +863,7 @@ static void forward(struct port *s, const uint8_t *buf, size_t n)
 		memcpy(s->mac, f + 6, 6);
 		s->mac_known = true;
 	}
+	ars_learn(s, pair, f, len);
 	/* Unicast to a learnt address goes to that port only; the rest floods. */
 	if (!(f[0] & 1))
 		for (unsigned i = 0; i < nports; i++)
@@ -745,13 +879,14 @@ static void forward(struct port *s, const uint8_t *buf, size_t n)
 
 static struct seg tsegs[MAX_SEGS];
 
-static void tx_process(struct port *p)
+static void tx_process_ring(struct port *p, unsigned pair)
 {
-	struct vring *v = &p->vq[TXQ];
+	const unsigned tq = TXQ(pair);
+	struct vring *v = &p->vq[tq];
 
 again:
-	while (ring_ready(p, TXQ)) {
-		int avail = avail_count(p, v, TXQ), nseg;
+	while (ring_ready(p, tq)) {
+		int avail = avail_count(p, v, tq), nseg;
 		uint16_t head;
 		size_t total, off = 0;
 
@@ -772,12 +907,19 @@ again:
 		}
 		v->last_avail++;
 		used_push(v, head, 0);
-		forward(p, txbuf, total);
+		forward(p, pair, txbuf, total);
 	}
-	if (rearm(p, v, TXQ))
+	if (rearm(p, v, tq))
 		goto again;
 	if (v->avail)
 		notify(p, v);
+}
+
+/* Every enabled transmit ring, one after the other. */
+static void tx_process(struct port *p)
+{
+	for (unsigned k = 0; k < MAX_PAIRS; k++)
+		tx_process_ring(p, k);
 }
 
 /* ------------------------------------------------------------ vhost-user */
@@ -822,10 +964,11 @@ static void ring_reset(struct vring *v)
 
 static void port_reset(struct port *p)
 {
-	for (unsigned q = 0; q < 2; q++)
+	for (unsigned q = 0; q < NRINGS; q++)
 		ring_reset(&p->vq[q]);
 	unmap_all(p);
 	queue_drop_all(p);
+	memset(p->ars, 0, sizeof(p->ars));
 	p->features = p->proto = 0;
 	p->hdr_len = 10;
 	p->mac_known = false;
@@ -892,12 +1035,12 @@ static bool vu_handle(struct port *p, struct vu_msg *m, int *fds, unsigned nfds)
 		break;
 	case VU_GET_PROTOCOL_FEATURES:
 		has_reply = true;
-		if (!reply_u64(p, m, BIT(VU_PROTO_REPLY_ACK)))
+		if (!reply_u64(p, m, BIT(VU_PROTO_REPLY_ACK) | BIT(VU_PROTO_MQ)))
 			return false;
 		break;
 	case VU_SET_PROTOCOL_FEATURES:
 		NEED(8);
-		if (m->u.u64 & ~BIT(VU_PROTO_REPLY_ACK)) {
+		if (m->u.u64 & ~(BIT(VU_PROTO_REPLY_ACK) | BIT(VU_PROTO_MQ))) {
 			plog(p, "SET_PROTOCOL_FEATURES %#llx: not offered", (unsigned long long)m->u.u64);
 			return false;
 		}
@@ -956,8 +1099,8 @@ static bool vu_handle(struct port *p, struct vu_msg *m, int *fds, unsigned nfds)
 	case VU_GET_VRING_BASE:
 	case VU_SET_VRING_ENABLE:
 		NEED(8);
-		if (idx >= 2) {
-			plog(p, "request %u for queue %u: only 2 queues", m->request, idx);
+		if (idx >= NRINGS) {
+			plog(p, "request %u for queue %u: only %u queues", m->request, idx, NRINGS);
 			return false;
 		}
 		v = &p->vq[idx];
@@ -972,7 +1115,16 @@ static bool vu_handle(struct port *p, struct vu_msg *m, int *fds, unsigned nfds)
 		} else if (m->request == VU_SET_VRING_BASE) {
 			v->last_avail = (uint16_t)m->u.state.num;
 		} else if (m->request == VU_SET_VRING_ENABLE) {
+			if (m->u.state.num > 1) {
+				plog(p, "SET_VRING_ENABLE %u for queue %u", m->u.state.num, idx);
+				return false;
+			}
 			v->enabled = m->u.state.num != 0;
+			if (debug)
+				plog(p, "queue %u %s", idx, v->enabled ? "enabled" : "disabled");
+			/* A disabled receive ring gets nothing, not even what waited for it. */
+			if (!v->enabled && !(idx & 1))
+				queue_drop(p, idx / 2, true);
 		} else {
 			/* The ring stops; its position goes back to the front end. */
 			has_reply = true;
@@ -988,7 +1140,7 @@ static bool vu_handle(struct port *p, struct vu_msg *m, int *fds, unsigned nfds)
 		break;
 	case VU_SET_VRING_ADDR:
 		NEED(40);
-		if (m->u.addr.index >= 2) {
+		if (m->u.addr.index >= NRINGS) {
 			plog(p, "SET_VRING_ADDR for queue %u", m->u.addr.index);
 			return false;
 		}
@@ -1006,7 +1158,7 @@ static bool vu_handle(struct port *p, struct vu_msg *m, int *fds, unsigned nfds)
 		unsigned q = (unsigned)(m->u.u64 & 0xff);
 		bool nofd = m->u.u64 & VU_VRING_NOFD;
 		int fd = -1;
-		if (q >= 2 || nofd != (nfds == 0) || nfds > 1) {
+		if (q >= NRINGS || nofd != (nfds == 0) || nfds > 1) {
 			plog(p, "request %u: queue %u, %u fds, flags %#llx", m->request, q, nfds,
 			     (unsigned long long)m->u.u64);
 			close_fds(fds, nfds);
@@ -1036,8 +1188,9 @@ static bool vu_handle(struct port *p, struct vu_msg *m, int *fds, unsigned nfds)
 		break;
 	}
 	case VU_GET_QUEUE_NUM:
+		/* Queue pairs, as QEMU's vhost-user netdev compares it with queues=N. */
 		has_reply = true;
-		if (!reply_u64(p, m, 1))
+		if (!reply_u64(p, m, MAX_PAIRS))
 			return false;
 		break;
 	default:
@@ -1114,14 +1267,16 @@ static const struct { const char *name; unsigned bit; } feat_names[] = {
 	{ "csum", F_CSUM }, { "guest_csum", F_GUEST_CSUM }, { "host_tso4", F_HOST_TSO4 },
 	{ "host_tso6", F_HOST_TSO6 }, { "guest_tso4", F_GUEST_TSO4 }, { "guest_tso6", F_GUEST_TSO6 },
 	{ "mrg_rxbuf", F_MRG_RXBUF }, { "indirect", F_INDIRECT }, { "event_idx", F_EVENT_IDX },
+	{ "mq", F_MQ },
 };
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: vdpswitch [--log FILE] [--stats FILE] [--verify PORT]... "
-		"[--off PORT:FEAT[+FEAT]...]... [--inject bad-seg-csum=PORT] SOCKET...\n"
+		"[--off PORT:FEAT[+FEAT]...]... [--inject bad-seg-csum=PORT] "
+		"[--want-rx-rings PORT:N]... [--steer ars|hash] [--debug] SOCKET...\n"
 		"FEAT: csum guest_csum host_tso4 host_tso6 guest_tso4 guest_tso6 mrg_rxbuf indirect "
-		"event_idx\n");
+		"event_idx mq\n");
 	exit(2);
 }
 
@@ -1137,6 +1292,45 @@ static unsigned port_arg(const char *s, const char **rest)
 	if (rest)
 		*rest = end;
 	return (unsigned)v;
+}
+
+static void put_line(FILE *out, const char *line)
+{
+	fprintf(logf, "%s\n", line);
+	if (out)
+		fprintf(out, "%s\n", line);
+}
+
+/* Frames per ring of each pair, and the --want-rx-rings verdict
+ * ("rx-rings ok|FAIL"), which ci/vm/run-vm.sh turns into a TAP line. */
+static void ring_summary(const struct port *p, FILE *out)
+{
+	char line[600];
+	unsigned last = 0, busy = 0;
+	int at;
+
+	for (unsigned k = 0; k < MAX_PAIRS; k++) {
+		if (p->st.rx_ring[k] || p->st.tx_ring[k])
+			last = k;
+		busy += p->st.rx_ring[k] > 0;
+	}
+	at = snprintf(line, sizeof(line), "vdpswitch: port %u: frames on %u RX rings (rx per ring:",
+		      p->idx, busy);
+	for (unsigned k = 0; k <= last && at > 0 && (size_t)at < sizeof(line); k++)
+		at += snprintf(line + at, sizeof(line) - (size_t)at, " %llu", p->st.rx_ring[k]);
+	if (at > 0 && (size_t)at < sizeof(line))
+		at += snprintf(line + at, sizeof(line) - (size_t)at, "; tx per ring:");
+	for (unsigned k = 0; k <= last && at > 0 && (size_t)at < sizeof(line); k++)
+		at += snprintf(line + at, sizeof(line) - (size_t)at, " %llu", p->st.tx_ring[k]);
+	if (at > 0 && (size_t)at < sizeof(line))
+		snprintf(line + at, sizeof(line) - (size_t)at, ")");
+	put_line(out, line);
+	if (p->want_rx_rings) {
+		snprintf(line, sizeof(line),
+			 "vdpswitch: port %u: rx-rings %s: frames arrived on %u receive rings, want at least %u",
+			 p->idx, busy >= p->want_rx_rings ? "ok" : "FAIL", busy, p->want_rx_rings);
+		put_line(out, line);
+	}
 }
 
 static void summary(void)
@@ -1159,6 +1353,7 @@ static void summary(void)
 		if (out)
 			fprintf(out, "%s\n", line);
 		total += p->st.errors;
+		ring_summary(p, out);
 	}
 	fprintf(logf, "vdpswitch: errors %llu\n", total);
 	if (out) {
@@ -1178,10 +1373,11 @@ int main(int argc, char **argv)
 {
 	const uint64_t offer = BIT(F_CSUM) | BIT(F_GUEST_CSUM) | BIT(F_HOST_TSO4) | BIT(F_HOST_TSO6) |
 			       BIT(F_GUEST_TSO4) | BIT(F_GUEST_TSO6) | BIT(F_MRG_RXBUF) |
-			       BIT(F_INDIRECT) | BIT(F_EVENT_IDX) | BIT(F_VERSION_1) |
+			       BIT(F_INDIRECT) | BIT(F_EVENT_IDX) | BIT(F_VERSION_1) | BIT(F_MQ) |
 			       BIT(VU_F_PROTOCOL_FEATURES);
 	uint64_t off[MAX_PORTS] = { 0 };
 	bool verify[MAX_PORTS] = { false }, bad[MAX_PORTS] = { false };
+	unsigned want_rings[MAX_PORTS] = { 0 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	int i;
 
@@ -1198,6 +1394,21 @@ int main(int argc, char **argv)
 			debug = true;
 		} else if (!strcmp(a, "--stats") && i + 1 < argc) {
 			stats_path = argv[++i];
+		} else if (!strcmp(a, "--steer") && i + 1 < argc) {
+			const char *m = argv[++i];
+			if (strcmp(m, "ars") && strcmp(m, "hash"))
+				usage();
+			steer_hash = !strcmp(m, "hash");
+		} else if (!strcmp(a, "--want-rx-rings") && i + 1 < argc) {
+			unsigned pn = port_arg(argv[++i], &rest);
+			char *end;
+			unsigned long n;
+			if (*rest++ != ':')
+				usage();
+			n = strtoul(rest, &end, 10);
+			if (end == rest || *end || n < 1 || n > MAX_PAIRS)
+				usage();
+			want_rings[pn] = (unsigned)n;
 		} else if (!strcmp(a, "--verify") && i + 1 < argc) {
 			verify[port_arg(argv[++i], NULL)] = true;
 		} else if (!strcmp(a, "--inject") && i + 1 < argc &&
@@ -1256,8 +1467,9 @@ int main(int argc, char **argv)
 		if (!(p->offered & BIT(F_GUEST_CSUM)))
 			p->offered &= ~(BIT(F_GUEST_TSO4) | BIT(F_GUEST_TSO6));
 		p->verify = verify[nports];
+		p->want_rx_rings = want_rings[nports];
 		p->bad_csum = bad[nports];
-		for (unsigned q = 0; q < 2; q++)
+		for (unsigned q = 0; q < NRINGS; q++)
 			p->vq[q].kick = p->vq[q].call = p->vq[q].err = -1;
 		port_reset(p);
 		/* A stale socket from a killed run may go; any other file stays. */
@@ -1306,7 +1518,7 @@ int main(int argc, char **argv)
 					vu_read(p);
 			} else if (kind == K_KICK) {
 				uint64_t cnt;
-				int fd = p->vq[ev[k].data.u64 & 1].kick;
+				int fd = p->vq[(ev[k].data.u64 & 0xff) % NRINGS].kick;
 				if (fd >= 0 && read(fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 					plog(p, "kick eventfd: %s", strerror(errno));
 			}

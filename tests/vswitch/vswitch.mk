@@ -17,7 +17,8 @@ test_vsw_offload_SRCS := tests/vswitch/test_vsw_offload.c tests/vswitch/vsw_offl
 check-vm: | $(HOST_BIN)/vdpswitch
 
 # The switch against a scripted vhost-user front end: segmentation through
-# real rings, and hostile rings that must break only their port.
+# real rings, two queue pairs (enable/disable, per-flow receive rings), and
+# hostile rings that must break only their port.
 HOSTTESTS += test_vswitch_rings
 test_vswitch_rings_SRCS := tests/vswitch/test_vswitch_rings.c tests/vswitch/vsw_offload.c
 check-unit-test_vswitch_rings: $(HOST_BIN)/vdpswitch
