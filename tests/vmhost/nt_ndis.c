@@ -487,7 +487,7 @@ typedef void NTAPI pool_free_fn(void *p, uint32_t tag);
 
 #define MAX_PARAMS 16
 #define RXQ_LEN 256
-#define RX_FRAME_MAX 9216
+#define RX_FRAME_MAX 65600 /* RSC (task R): a coalesced unit is up to a 64 KiB datagram */
 #define POOL_MAGIC 0x6c6f6f50444e4f50ull /* "PONDPool" */
 #define NBL_MAGIC  0x4c424e444e4f50ull
 #define SG_MAGIC   0x4753444e4f50ull
@@ -512,6 +512,7 @@ struct nd_nbl_block {
 struct rx_frame {
 	size_t len;
 	uint64_t csum;
+	uint16_t rsc_segs; /* RSC (task R): NetBufferListInfo[TcpRecvSegCoalesceInfo] */
 	uint8_t data[RX_FRAME_MAX];
 };
 
@@ -1264,28 +1265,43 @@ static uint32_t nd_toeplitz(const uint8_t *in, size_t n)
 	return r;
 }
 
-/* With RSS on, an indicated IPv4 frame must carry the hash of its TCP
- * 4-tuple (unfragmented TCP) or of its address pair, and the matching
- * NetBufferListHashInfo (type | Toeplitz); no hash at all is counted. */
+/* The RSS hash of an IPv4 frame: Toeplitz over its TCP 4-tuple (unfragmented
+ * TCP) or its address pair, with the matching NetBufferListHashInfo (type |
+ * Toeplitz). reverse: the tuple as the peer's frames carry it, which is what
+ * Windows' TCP/IP puts on a send so a connection keeps one queue. */
+static bool nd_rss_frame_hash(const uint8_t *f, size_t len, bool reverse, uint32_t *value,
+			      uint32_t *hinfo, bool *tcp)
+{
+	uint8_t in[12];
+	size_t ihl;
+
+	if (len < 34 || f[12] != 0x08 || f[13] != 0x00 || (f[14] >> 4) != 4)
+		return false;
+	ihl = (size_t)(f[14] & 15) * 4;
+	if (ihl < 20 || len < 14 + ihl)
+		return false;
+	*tcp = f[23] == 6 && !(((f[20] << 8) | f[21]) & 0x3fff) && len >= 14 + ihl + 4;
+	memcpy(in, f + (reverse ? 30 : 26), 4);
+	memcpy(in + 4, f + (reverse ? 26 : 30), 4);
+	if (*tcp) {
+		memcpy(in + 8, f + 14 + ihl + (reverse ? 2 : 0), 2);
+		memcpy(in + 10, f + 14 + ihl + (reverse ? 0 : 2), 2);
+	}
+	*value = nd_toeplitz(in, *tcp ? 12 : 8);
+	*hinfo = (*tcp ? 0x200 /* TCP_IPV4 */ : 0x100 /* IPV4 */) | 0x1 /* Toeplitz */;
+	return true;
+}
+
+/* With RSS on, an indicated IPv4 frame must carry its hash (above); no
+ * hash at all is counted. */
 static void nd_rss_check_frame(const void *const *info, const uint8_t *f, size_t len)
 {
 	uint32_t value = (uint32_t)(uintptr_t)info[8], hinfo = (uint32_t)(uintptr_t)info[9];
 	uint32_t want, want_info;
-	uint8_t in[12];
-	size_t ihl;
 	bool tcp;
 
-	if (!nd_rss.set || len < 34 || f[12] != 0x08 || f[13] != 0x00 || (f[14] >> 4) != 4)
+	if (!nd_rss.set || !nd_rss_frame_hash(f, len, false, &want, &want_info, &tcp))
 		return;
-	ihl = (size_t)(f[14] & 15) * 4;
-	if (ihl < 20 || len < 14 + ihl)
-		return;
-	tcp = f[23] == 6 && !(((f[20] << 8) | f[21]) & 0x3fff) && len >= 14 + ihl + 4;
-	memcpy(in, f + 26, 8);
-	if (tcp)
-		memcpy(in + 8, f + 14 + ihl, 4);
-	want = nd_toeplitz(in, tcp ? 12 : 8);
-	want_info = (tcp ? 0x200 /* TCP_IPV4 */ : 0x100 /* IPV4 */) | 0x1 /* Toeplitz */;
 	if (!hinfo) {
 		nd_rss_none++;
 	} else if (value == want && hinfo == want_info) {
@@ -1980,6 +1996,16 @@ uint32_t nd_send(const void *frame, size_t len, uint64_t csum_info, uint64_t lso
 	b->nbl.ProtocolReserved[0] = &nd;
 	b->nbl.NetBufferListInfo[0] = (void *)(uintptr_t)csum_info;
 	b->nbl.NetBufferListInfo[2] = (void *)(uintptr_t)lso_info; /* TcpLargeSendNetBufferListInfo */
+	{
+		uint32_t hv, hi;
+		bool tcp;
+
+		/* As Windows' TCP/IP does with RSS on: the send carries its connection's hash. */
+		if (nd_rss.set && nd_rss_frame_hash(data, len, true, &hv, &hi, &tcp)) {
+			b->nbl.NetBufferListInfo[8] = (void *)(uintptr_t)hv; /* NetBufferListHashValue */
+			b->nbl.NetBufferListInfo[9] = (void *)(uintptr_t)hi; /* NetBufferListHashInfo */
+		}
+	}
 	pthread_mutex_lock(&nd.mu);
 	nd.tx_sent++;
 	pthread_mutex_unlock(&nd.mu);
@@ -2159,6 +2185,8 @@ static void NTAPI nd_NdisMIndicateReceiveNetBufferLists(void *h, nd_nbl *nbls, u
 		struct rx_copy c = { f, nb->DataLength };
 		f->len = 0;
 		f->csum = (uint64_t)(uintptr_t)nbl->NetBufferListInfo[0];
+		/* RSC (task R): CoalescedSegCount, the low 16 bits of slot 22 on x64. */
+		f->rsc_segs = (uint16_t)(uintptr_t)nbl->NetBufferListInfo[22];
 		if (!nb_walk(nb, rx_piece, &c) || c.left)
 			vh_fatal("indicated NET_BUFFER %p: MDL chain shorter than DataLength", (void *)nb);
 		nd_rss_check_frame((const void *const *)nbl->NetBufferListInfo, f->data, f->len);
@@ -2212,6 +2240,8 @@ static void return_pending(void)
 	pthread_mutex_unlock(&nd.mu);
 }
 
+unsigned nd_last_rsc_segs; /* RSC (task R) */
+
 size_t nd_recv(void *buf, size_t cap, uint64_t *csum, unsigned timeout_ms)
 {
 	struct timespec ts;
@@ -2229,6 +2259,7 @@ size_t nd_recv(void *buf, size_t cap, uint64_t *csum, unsigned timeout_ms)
 		memcpy(buf, f->data, len);
 		if (csum)
 			*csum = f->csum;
+		nd_last_rsc_segs = f->rsc_segs; /* RSC (task R) */
 		nd.rx_head = (nd.rx_head + 1) % RXQ_LEN;
 		nd.rx_count--;
 	}
