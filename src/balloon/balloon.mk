@@ -1,6 +1,6 @@
 # vdpballoon: virtio memory balloon (WDM function driver). Inflate/deflate
-# state machine and encodings in balloon_logic.c (portable, host-tested);
-# glue in driver.c and src/wdm (vwdm).
+# state machine, free page reporting policy and encodings in
+# balloon_logic.c (portable, host-tested); glue in driver.c and src/wdm (vwdm).
 DRIVERS += vdpballoon
 vdpballoon_TYPE    := wdm
 vdpballoon_SRCS    := src/balloon/driver.c src/balloon/balloon_logic.c

@@ -21,6 +21,14 @@ void bl_init(struct balloon *b, uint64_t total_pages)
 	b->alloc_backoff = false;
 	b->proto_errors = 0;
 	b->clamped = 0;
+	b->total_pages = total_pages;
+	b->report_on = false;
+	b->report_due = false;
+	b->report_rest = 0;
+	b->report_swept = 0;
+	b->report = NULL;
+	b->reported_pages = 0;
+	b->report_batches = 0;
 }
 
 uint32_t bl_set_target(struct balloon *b, uint32_t num_pages)
@@ -94,6 +102,9 @@ void bl_alloc_failed(struct balloon *b)
 void bl_tick(struct balloon *b)
 {
 	b->alloc_backoff = false;
+	b->report_due = b->report_on;
+	if (b->report_rest)
+		b->report_rest--;
 }
 
 struct bl_chunk *bl_deflate_begin(struct balloon *b)
@@ -254,4 +265,140 @@ void bl_stats_from_nt(const void *basic, uint32_t basic_len, const void *perf, u
 	}
 	s->minor_faults = bl_get32(perf, 60);
 	s->major_faults = bl_get32(perf, 84);
+}
+
+/* ------------------------------------------------------------ free page reporting */
+
+void bl_report_enable(struct balloon *b, bool on)
+{
+	/* The first batch waits for a tick: the system settles after a start. */
+	b->report_on = on;
+	b->report_due = false;
+}
+
+uint32_t bl_report_next(const struct balloon *b, uint64_t avail_pages)
+{
+	uint64_t keep = b->total_pages / 4;
+
+	if (!b->report_on || !b->report_due || b->report_rest || b->report || avail_pages == BL_STAT_UNKNOWN)
+		return 0;
+	/* Inflation and deflation come first, and memory pressure stops reporting. */
+	if (b->in_flight || b->oom_hold || b->oom_want || b->alloc_backoff || b->actual != b->target)
+		return 0;
+	if (keep < BL_REPORT_KEEP)
+		keep = BL_REPORT_KEEP;
+	if (avail_pages > b->total_pages || avail_pages < keep + BL_REPORT_PAGES)
+		return 0;
+	return BL_REPORT_PAGES;
+}
+
+/* Heap sort: bounded time for any input, no recursion on a kernel stack. */
+static void bl_sift(uint64_t *a, uint32_t root, uint32_t n)
+{
+	for (;;) {
+		uint32_t child = 2 * root + 1;
+		uint64_t t;
+
+		if (child >= n)
+			return;
+		if (child + 1 < n && a[child + 1] > a[child])
+			child++;
+		if (a[root] >= a[child])
+			return;
+		t = a[root];
+		a[root] = a[child];
+		a[child] = t;
+		root = child;
+	}
+}
+
+static void bl_sort(uint64_t *a, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = n / 2; i-- > 0;)
+		bl_sift(a, i, n);
+	for (i = n; i-- > 1;) {
+		uint64_t t = a[0];
+
+		a[0] = a[i];
+		a[i] = t;
+		bl_sift(a, 0, i);
+	}
+}
+
+int bl_report_build(struct bl_report *r, uint32_t max_ranges)
+{
+	uint32_t i, n = 0;
+
+	if (r == NULL || r->npages == 0 || r->npages > BL_REPORT_PAGES || max_ranges == 0 ||
+	    max_ranges > BL_REPORT_MAX_RANGES)
+		return BL_EINVAL;
+	for (i = 0; i < r->npages; i++)
+		if (r->pfn[i] >= (1ull << 40))
+			return BL_ERANGE;
+	bl_sort(r->pfn, r->npages);
+	r->covered = 0;
+	for (i = 0; i < r->npages; i++) {
+		/* The system gave the same page twice: report it once. */
+		if (i && r->pfn[i] == r->pfn[i - 1])
+			continue;
+		if (n && r->range[n - 1].pfn + r->range[n - 1].npages == r->pfn[i]) {
+			r->range[n - 1].npages++;
+		} else {
+			if (n == max_ranges)
+				break;
+			r->range[n].pfn = r->pfn[i];
+			r->range[n].npages = 1;
+			n++;
+		}
+		r->covered++;
+	}
+	r->nranges = n;
+	r->posted = false;
+	return BL_OK;
+}
+
+int bl_report_begin(struct balloon *b, struct bl_report *r)
+{
+	if (r == NULL || r->nranges == 0 || r->covered == 0 || r->covered > r->npages)
+		return BL_EINVAL;
+	if (b->report)
+		return BL_EBUSY;
+	r->posted = true;
+	b->report = r;
+	b->report_due = false;
+	return BL_OK;
+}
+
+int bl_report_done(struct balloon *b, const void *cookie, struct bl_report **done)
+{
+	struct bl_report *r = b->report;
+
+	*done = NULL;
+	if (r == NULL || cookie != r || !r->posted) {
+		b->proto_errors++;
+		return BL_EPROTO;
+	}
+	r->posted = false;
+	b->report = NULL;
+	b->reported_pages += r->covered;
+	b->report_batches++;
+	b->report_swept += r->npages;
+	if (b->report_swept >= b->total_pages / 4) {
+		b->report_swept = 0;
+		b->report_rest = BL_REPORT_REST_TICKS;
+	}
+	*done = r;
+	return BL_OK;
+}
+
+struct bl_report *bl_report_take(struct balloon *b)
+{
+	struct bl_report *r = b->report;
+
+	b->report = NULL;
+	if (r)
+		r->posted = false;
+	return r;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * vdpballoon portable logic (virtio 1.2 5.5): target validation, the
- * inflate/deflate state machine and page accounting, PFN encoding and the
- * statistics buffer. No Windows header; unit-tested on the host
+ * inflate/deflate state machine and page accounting, free page reporting
+ * (when, how much, batches in flight), PFN encoding and the statistics
+ * buffer. No Windows header; unit-tested on the host
  * (tests/unit/test_balloon_logic.c) against a hostile device.
  *
  * Pages move in chunks the glue allocates (one MDL each, up to
@@ -57,6 +58,15 @@ struct balloon {
 	bool alloc_backoff;          /* page allocation failed: wait for bl_tick() */
 	uint32_t proto_errors;
 	uint32_t clamped;            /* targets beyond max_pages seen */
+	/* Free page reporting (bl_report_*) */
+	uint64_t total_pages;
+	bool report_on;              /* negotiated and not switched off */
+	bool report_due;             /* a tick passed since the last batch */
+	uint32_t report_rest;        /* ticks to pause after a sweep */
+	uint64_t report_swept;       /* pages reported in this sweep */
+	struct bl_report *report;    /* batch the device holds, or NULL */
+	uint64_t reported_pages;     /* pages the device acknowledged */
+	uint32_t report_batches;
 };
 
 /* total_pages: guest RAM in 4 KiB pages. */
@@ -100,6 +110,58 @@ struct bl_chunk *bl_pop_inflated(struct balloon *b);
  * out is too small.
  */
 uint32_t bl_encode_pfns(const struct bl_chunk *c, unsigned int page_shift, le32 *out, uint32_t max);
+
+/*
+ * Free page reporting (VIRTIO_BALLOON_F_PAGE_REPORTING, virtio 1.2 5.5.6.7).
+ * Windows shows no free list, so the driver borrows free pages
+ * (MmAllocatePagesForMdlEx), reports them on reporting_vq as
+ * device-writable ranges (the device may discard their contents) and gives
+ * them back to Windows only after the device returned the buffer. A batch
+ * is borrowed only when the balloon is settled, memory is plentiful
+ * (BL_REPORT_KEEP and a quarter of RAM stay available besides the batch),
+ * at most once per bl_tick() and one batch at a time. Windows may hand out
+ * the same free pages again, so after a sweep of a quarter of RAM the
+ * driver pauses for BL_REPORT_REST_TICKS.
+ */
+#define BL_REPORT_PAGES      1024u    /* 4 MiB per batch */
+#define BL_REPORT_MAX_RANGES 32u      /* descriptors per buffer */
+#define BL_REPORT_KEEP       16384u   /* 64 MiB always left available */
+#define BL_REPORT_REST_TICKS 150u     /* 5 minutes at the driver's 2 s period */
+
+struct bl_range {
+	uint64_t pfn;
+	uint32_t npages;
+};
+
+struct bl_report {
+	void *os;                    /* glue: the MDL holding the pages */
+	uint32_t npages;             /* borrowed */
+	uint32_t covered;            /* pages in range[] (the rest is only borrowed) */
+	uint32_t nranges;
+	bool posted;
+	uint64_t pfn[BL_REPORT_PAGES];
+	struct bl_range range[BL_REPORT_MAX_RANGES];
+};
+
+/* on: the feature was negotiated and the registry allows it. */
+void bl_report_enable(struct balloon *b, bool on);
+/* Pages to borrow now (0: not now). avail_pages: available memory, 4 KiB
+ * pages, BL_STAT_UNKNOWN if unknown (then nothing is reported). */
+uint32_t bl_report_next(const struct balloon *b, uint64_t avail_pages);
+/*
+ * r holds npages (1..BL_REPORT_PAGES) borrowed PFNs: sort and merge them
+ * into at most max_ranges (1..BL_REPORT_MAX_RANGES: the queue's
+ * descriptors) ranges; pages beyond those stay borrowed, unreported, until
+ * the batch comes back. No balloon state: run it outside the lock.
+ * BL_EINVAL for bad input, BL_ERANGE for a PFN no machine has (>= 2^40).
+ */
+int bl_report_build(struct bl_report *r, uint32_t max_ranges);
+/* Make the built batch r the one in flight; BL_EBUSY if there is one. */
+int bl_report_begin(struct balloon *b, struct bl_report *r);
+/* Reporting queue returned cookie: *done is the batch whose pages may go back. */
+int bl_report_done(struct balloon *b, const void *cookie, struct bl_report **done);
+/* The buffer could not be posted, or device reset: the batch in flight (NULL if none). */
+struct bl_report *bl_report_take(struct balloon *b);
 
 /* Guest statistics; UINT64_MAX means "unknown, do not report". */
 struct bl_stats {

@@ -11,6 +11,13 @@
  * worker waits (bounded) for its acknowledgement, which the DPC validates.
  * The statistics buffer is refreshed whenever the host returns it. With
  * DEFLATE_ON_OOM the timer watches \KernelObjects\LowMemoryCondition.
+ *
+ * Free page reporting (PAGE_REPORTING, unless the device key's
+ * FreePageReporting is 0): when the balloon is settled and memory is
+ * plentiful, the worker borrows a batch of free pages (at most one per
+ * timer period), posts them on reporting_vq as device-writable ranges and
+ * frees them back to Windows only once the device returned the buffer.
+ * Their contents are never relied on: the device may discard them.
  */
 #include "brand.h"
 #include "vwdm.h"
@@ -20,6 +27,7 @@
 #define BAL_Q_INFLATE       0
 #define BAL_Q_DEFLATE       1
 #define BAL_Q_STATS         2
+#define BAL_NQ_MAX          4        /* + reporting_vq (no FREE_PAGE_HINT) */
 #define BAL_PERIOD_MS       2000
 #define BAL_ACK_TIMEOUT_MS  5000
 #define BAL_STEPS_PER_RUN   64       /* 64 MiB per run, then yield the worker thread */
@@ -31,11 +39,15 @@
 
 struct bal_dev {
 	struct vwdm_dev wd;            /* first: the glue finds itself here */
-	KSPIN_LOCK lock;               /* bl, the three queues, freed */
+	KSPIN_LOCK lock;               /* bl, the queues, freed, reported */
 	struct balloon bl;
-	struct vwdm_queue q[3];
+	struct vwdm_queue q[BAL_NQ_MAX];
 	bool has_stats;
 	bool oom_ok;
+	bool has_report;
+	unsigned int report_qi;        /* reporting_vq's index: depends on the features */
+	struct bl_report *report;      /* the one batch buffer (pool) */
+	struct bl_report *reported;    /* returned batch waiting for the worker */
 	le32 *pfns;                    /* DMA: PFNs of the chunk in flight */
 	uint64_t pfns_pa;
 	struct virtio_balloon_stat *stats;   /* DMA */
@@ -50,6 +62,7 @@ struct bal_dev {
 	HANDLE low_memory_handle;
 	volatile LONG running;
 	volatile LONG stopping;        /* teardown owns the page work: no worker */
+	volatile LONG cut_report_wait; /* teardown: a held report is taken back after the reset */
 };
 _Static_assert(offsetof(struct bal_dev, wd) == 0, "vwdm finds the device at the extension start");
 
@@ -105,6 +118,49 @@ static void bal_chunk_free(struct bl_chunk *c)
 	ExFreePoolWithTag(c, BAL_TAG);
 }
 
+/* Borrow n free pages into r; false if Windows has none to spare. */
+static bool bal_report_fill(struct bl_report *r, uint32_t n)
+{
+	PHYSICAL_ADDRESS lo, hi, skip;
+	PPFN_NUMBER pfn;
+	PMDL mdl;
+	uint32_t i, got;
+
+	lo.QuadPart = 0;
+	hi.QuadPart = (1LL << 52) - 1;   /* bl_report_build() takes PFNs below 2^40 */
+	skip.QuadPart = 0;
+	/* Contents are never read; contiguous pages need fewer descriptors. */
+	mdl = MmAllocatePagesForMdlEx(lo, hi, skip, (SIZE_T)n * PAGE_SIZE, MmCached,
+				      MM_DONT_ZERO_ALLOCATION | MM_ALLOCATE_PREFER_CONTIGUOUS);
+	if (mdl == NULL)
+		return false;
+	got = MmGetMdlByteCount(mdl) >> PAGE_SHIFT;
+	if (got == 0 || got > n) {
+		MmFreePagesFromMdl(mdl);
+		ExFreePool(mdl);
+		return false;
+	}
+	pfn = MmGetMdlPfnArray(mdl);
+	for (i = 0; i < got; i++)
+		r->pfn[i] = pfn[i];
+	r->npages = got;
+	r->os = mdl;
+	return true;
+}
+
+/* The device no longer holds r (returned, or reset): the pages go back. */
+static void bal_report_release(struct bl_report *r)
+{
+	PMDL mdl = r->os;
+
+	if (mdl == NULL)
+		return;
+	r->os = NULL;
+	r->npages = 0;
+	MmFreePagesFromMdl(mdl);
+	ExFreePool(mdl);
+}
+
 /* ------------------------------------------------------------------ device I/O */
 
 /* Post c's PFNs on queue qi; under d->lock. */
@@ -124,9 +180,8 @@ static bool bal_post_chunk(struct bal_dev *d, unsigned int qi, struct bl_chunk *
 	return true;
 }
 
-static void bal_fill_stats(struct bal_dev *d, uint32_t *len)
+static void bal_query_stats(struct bl_stats *s)
 {
-	struct bl_stats s;
 	ULONG basic[16], got_b = 0, got_p = 0;
 	void *perf;
 	NTSTATUS st;
@@ -143,9 +198,16 @@ static void bal_fill_stats(struct bal_dev *d, uint32_t *len)
 		if (!NT_SUCCESS(st) || got_p > 1024)
 			got_p = 0;
 	}
-	bl_stats_from_nt(got_b ? basic : NULL, got_b, got_p ? perf : NULL, got_p, &s);
+	bl_stats_from_nt(got_b ? basic : NULL, got_b, got_p ? perf : NULL, got_p, s);
 	if (perf)
 		ExFreePoolWithTag(perf, BAL_TAG);
+}
+
+static void bal_fill_stats(struct bal_dev *d, uint32_t *len)
+{
+	struct bl_stats s;
+
+	bal_query_stats(&s);
 	*len = bl_encode_stats(&s, d->stats);
 }
 
@@ -200,6 +262,17 @@ static void bal_dpc(struct vwdm_dev *wd, ULONG pending)
 			vwdm_log(wd, DPFLTR_WARNING_LEVEL, "unknown deflate acknowledgement ignored\n");
 		}
 	}
+	if (d->has_report)
+		while (vq_get_used(d->q[d->report_qi].vq, &cookie, &len) == VIRTIO_OK) {
+			struct bl_report *r;
+
+			if (bl_report_done(&d->bl, cookie, &r) == BL_OK) {
+				d->reported = r;
+				wake = true;
+			} else {
+				vwdm_log(wd, DPFLTR_WARNING_LEVEL, "unknown report buffer returned, ignored\n");
+			}
+		}
 	if (d->has_stats)
 		while (vq_get_used(d->q[BAL_Q_STATS].vq, &cookie, &len) == VIRTIO_OK)
 			if (cookie == d->stats) {
@@ -226,8 +299,8 @@ static void bal_update_actual(struct bal_dev *d)
 	virtio_config_write32(&d->wd.vdev, BAL_CFG_ACTUAL, actual);
 }
 
-/* Wait for the acknowledgement of the chunk in flight; false on timeout. */
-static bool bal_wait_ack(struct bal_dev *d)
+/* Wait until the device returned the chunk (or report batch) in flight; false on timeout. */
+static bool bal_wait_ack(struct bal_dev *d, bool report)
 {
 	LARGE_INTEGER t;
 
@@ -237,10 +310,12 @@ static bool bal_wait_ack(struct bal_dev *d)
 		KIRQL irql;
 
 		KeAcquireSpinLock(&d->lock, &irql);
-		idle = d->bl.in_flight == NULL;
+		idle = report ? d->bl.report == NULL : d->bl.in_flight == NULL;
 		KeReleaseSpinLock(&d->lock, irql);
 		if (idle)
 			return true;
+		if (report && d->cut_report_wait)
+			return false;
 		if (KeWaitForSingleObject(&d->ack, Executive, KernelMode, FALSE, &t) == STATUS_TIMEOUT)
 			return false;
 	}
@@ -289,7 +364,7 @@ static bool bal_step(struct bal_dev *d)
 	}
 	if (!ok)
 		return false;
-	if (!bal_wait_ack(d)) {
+	if (!bal_wait_ack(d, false)) {
 		vwdm_log(&d->wd, DPFLTR_WARNING_LEVEL, "device did not acknowledge a chunk\n");
 		return false;
 	}
@@ -315,6 +390,79 @@ static void bal_read_target(struct bal_dev *d)
 	KeReleaseSpinLock(&d->lock, irql);
 }
 
+/* Borrow, report and give back one batch of free pages; false if none was reported. */
+static bool bal_report_step(struct bal_dev *d)
+{
+	struct vq_sg sg[BL_REPORT_MAX_RANGES];
+	struct bl_report *r = d->report, *done;
+	struct bl_stats s;
+	uint64_t avail;
+	uint32_t n, i, max;
+	bool posted = false;
+	KIRQL irql;
+
+	if (!d->has_report || r == NULL)
+		return false;
+	/* A batch the device returned after bal_wait_ack() gave up on it. */
+	KeAcquireSpinLock(&d->lock, &irql);
+	done = d->reported;
+	d->reported = NULL;
+	KeReleaseSpinLock(&d->lock, irql);
+	if (done)
+		bal_report_release(done);
+	bal_query_stats(&s);
+	avail = s.avail_bytes == BL_STAT_UNKNOWN ? BL_STAT_UNKNOWN : s.avail_bytes >> VIRTIO_BALLOON_PFN_SHIFT;
+	KeAcquireSpinLock(&d->lock, &irql);
+	n = d->running ? bl_report_next(&d->bl, avail) : 0;
+	KeReleaseSpinLock(&d->lock, irql);
+	if (n == 0)
+		return false;
+	if (!bal_report_fill(r, n)) {
+		KeAcquireSpinLock(&d->lock, &irql);
+		bl_alloc_failed(&d->bl);
+		KeReleaseSpinLock(&d->lock, irql);
+		return false;
+	}
+	/* Only this batch uses the queue, so every descriptor is free (no indirect tables). */
+	max = vq_size(d->q[d->report_qi].vq);
+	if (max > BL_REPORT_MAX_RANGES)
+		max = BL_REPORT_MAX_RANGES;
+	if (bl_report_build(r, max) != BL_OK) {
+		bal_report_release(r);
+		return false;
+	}
+	for (i = 0; i < r->nranges; i++) {
+		sg[i].addr = r->range[i].pfn << PAGE_SHIFT;
+		sg[i].len = r->range[i].npages << PAGE_SHIFT;
+	}
+	KeAcquireSpinLock(&d->lock, &irql);
+	if (d->running && bl_report_begin(&d->bl, r) == BL_OK) {
+		KeClearEvent(&d->ack);
+		posted = vq_add(d->q[d->report_qi].vq, sg, 0, (uint16_t)r->nranges, r) == VIRTIO_OK;
+		if (posted && vq_kick_prepare(d->q[d->report_qi].vq))
+			vq_notify(d->q[d->report_qi].vq);
+		if (!posted)
+			bl_report_take(&d->bl);      /* never reached the device */
+	}
+	KeReleaseSpinLock(&d->lock, irql);
+	if (!posted) {
+		bal_report_release(r);
+		return false;
+	}
+	if (!bal_wait_ack(d, true)) {
+		/* The pages stay borrowed until the device returns them or is reset. */
+		vwdm_log(&d->wd, DPFLTR_WARNING_LEVEL, "device did not return a free page report\n");
+		return false;
+	}
+	KeAcquireSpinLock(&d->lock, &irql);
+	done = d->reported;
+	d->reported = NULL;
+	KeReleaseSpinLock(&d->lock, irql);
+	if (done)
+		bal_report_release(done);
+	return done != NULL;
+}
+
 static void bal_work(void *ctx)
 {
 	struct bal_dev *d = ctx;
@@ -332,6 +480,7 @@ static void bal_work(void *ctx)
 	}
 	for (i = 0; i < BAL_STEPS_PER_RUN && bal_step(d); i++)
 		;
+	bal_report_step(d);
 	if (d->has_stats && InterlockedExchange(&d->stats_wanted, 0))
 		bal_post_stats(d);
 }
@@ -366,6 +515,9 @@ static void bal_teardown(struct bal_dev *d)
 	KeCancelTimer(&d->timer);
 	InterlockedExchange(&d->stopping, 1);
 	KeFlushQueuedDpcs();
+	/* A worker waiting for a report the device keeps need not wait any longer. */
+	InterlockedExchange(&d->cut_report_wait, 1);
+	KeSetEvent(&d->ack, IO_NO_INCREMENT, FALSE);
 	vwdm_worker_wait_idle(&d->worker);
 	/* Give everything back through the device while it still listens. */
 	if (d->running && d->q[BAL_Q_DEFLATE].vq) {
@@ -393,6 +545,23 @@ static void bal_teardown(struct bal_dev *d)
 	if (d->freed)
 		bal_chunk_free(d->freed);
 	d->freed = NULL;
+	/* A report batch the device held, or one returned but not yet freed. */
+	KeAcquireSpinLock(&d->lock, &irql);
+	bl_report_take(&d->bl);
+	KeReleaseSpinLock(&d->lock, irql);
+	d->reported = NULL;
+	if (d->report) {
+		if (d->report->npages)
+			vwdm_log(&d->wd, DPFLTR_INFO_LEVEL, "report batch of %u pages taken back after reset\n",
+				 d->report->npages);
+		bal_report_release(d->report);
+		ExFreePoolWithTag(d->report, BAL_TAG);
+		d->report = NULL;
+	}
+	if (d->has_report)
+		vwdm_log(&d->wd, DPFLTR_INFO_LEVEL, "free page reporting: %lu MiB in %u batches\n",
+			 (unsigned long)(d->bl.reported_pages >> (20 - PAGE_SHIFT)), d->bl.report_batches);
+	d->has_report = false;
 	for (;;) {
 		KeAcquireSpinLock(&d->lock, &irql);
 		c = bl_pop_inflated(&d->bl);
@@ -401,7 +570,7 @@ static void bal_teardown(struct bal_dev *d)
 			break;
 		bal_chunk_free(c);
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < BAL_NQ_MAX; i++) {
 		if (d->q[i].vq)
 			while (vq_detach_unused(d->q[i].vq) != NULL)
 				;
@@ -438,20 +607,54 @@ static uint64_t bal_total_pages(void)
 	return (uint64_t)n * (page >> VIRTIO_BALLOON_PFN_SHIFT);
 }
 
+/* Device key (the INF's .HW AddReg) DWORD name; def when absent or not a DWORD. */
+static bool bal_reg_flag(struct bal_dev *d, UNICODE_STRING *name, bool def)
+{
+	union {
+		KEY_VALUE_PARTIAL_INFORMATION info;
+		UCHAR raw[sizeof(KEY_VALUE_PARTIAL_INFORMATION) + sizeof(ULONG)];
+	} v;
+	ULONG got = 0, val;
+	HANDLE key;
+	NTSTATUS status;
+
+	if (!NT_SUCCESS(IoOpenDeviceRegistryKey(d->wd.pdo, PLUGPLAY_REGKEY_DEVICE, KEY_READ, &key)))
+		return def;
+	RtlZeroMemory(&v, sizeof(v));
+	status = ZwQueryValueKey(key, name, KeyValuePartialInformation, &v, sizeof(v), &got);
+	ZwClose(key);
+	if (!NT_SUCCESS(status) || v.info.Type != REG_DWORD || v.info.DataLength != sizeof(ULONG))
+		return def;
+	RtlCopyMemory(&val, v.info.Data, sizeof(val));
+	return val != 0;
+}
+
 static NTSTATUS bal_start(struct vwdm_dev *wd, PCM_RESOURCE_LIST raw, PCM_RESOURCE_LIST tr)
 {
 	struct bal_dev *d = CONTAINING_RECORD(wd, struct bal_dev, wd);
-	uint16_t cfg_vec, vec[3];
+	uint16_t cfg_vec, vec[BAL_NQ_MAX];
 	uint64_t want = (1ull << VIRTIO_BALLOON_F_STATS_VQ) | (1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
 	UNICODE_STRING lm = RTL_CONSTANT_STRING(L"\\KernelObjects\\LowMemoryCondition");
+	UNICODE_STRING fpr = RTL_CONSTANT_STRING(L"FreePageReporting");
 	NTSTATUS status;
 	unsigned int i, nq;
 	int rc;
 
 	RtlZeroMemory(d->q, sizeof(d->q));
 	d->freed = NULL;
+	d->reported = NULL;
+	d->has_report = false;
 	d->stopping = 0;
+	d->cut_report_wait = 0;
 	bl_init(&d->bl, bal_total_pages());
+	if (bal_reg_flag(d, &fpr, true)) {
+		want |= 1ull << VIRTIO_BALLOON_F_PAGE_REPORTING;
+		d->report = ExAllocatePoolWithTag(NonPagedPoolNx, sizeof(*d->report), BAL_TAG);
+		if (d->report)
+			RtlZeroMemory(d->report, sizeof(*d->report));
+		else
+			want &= ~(1ull << VIRTIO_BALLOON_F_PAGE_REPORTING);
+	}
 
 	status = vwdm_map_resources(wd, raw, tr, true);
 	if (NT_SUCCESS(status))
@@ -473,7 +676,13 @@ static NTSTATUS bal_start(struct vwdm_dev *wd, PCM_RESOURCE_LIST raw, PCM_RESOUR
 	}
 	d->has_stats = virtio_has_feature(&wd->vdev, VIRTIO_BALLOON_F_STATS_VQ);
 	d->oom_ok = virtio_has_feature(&wd->vdev, VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
+	d->has_report = virtio_has_feature(&wd->vdev, VIRTIO_BALLOON_F_PAGE_REPORTING);
+	/* Queues exist only for negotiated features (virtio 1.2 5.5.2); no FREE_PAGE_HINT here. */
 	nq = d->has_stats ? 3 : 2;
+	d->report_qi = nq;
+	if (d->has_report)
+		nq++;
+	bl_report_enable(&d->bl, d->has_report);
 	vwdm_vectors(wd, (uint16_t)nq, &cfg_vec, vec);
 	if (cfg_vec != VIRTIO_MSI_NO_VECTOR && virtio_set_config_vector(&wd->vdev, cfg_vec) != VIRTIO_OK) {
 		status = STATUS_DEVICE_CONFIGURATION_ERROR;

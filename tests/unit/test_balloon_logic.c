@@ -2,7 +2,8 @@
  * Unit tests for src/balloon/balloon_logic.c: target validation, the
  * inflate/deflate state machine against a hostile device (targets beyond
  * RAM, oscillating targets, acknowledgements of unknown, repeated or
- * wrong-queue buffers), low-memory deflation, PFN and statistics encoding.
+ * wrong-queue buffers), low-memory deflation, PFN and statistics encoding,
+ * free page reporting (policy, batches in flight, range merging).
  * A model of every page checks that no page is lost or freed twice and that
  * no page the host holds is ever given back to the guest.
  */
@@ -269,7 +270,8 @@ static void test_oscillating_target(void **state)
 static void test_hostile_acks(void **state)
 {
 	static struct balloon b;
-	struct bl_chunk *c, *freed, bogus;
+	static struct bl_chunk bogus;   /* npages 0: refused as invalid below */
+	struct bl_chunk *c, *freed;
 	uint32_t want;
 
 	(void)state;
@@ -541,6 +543,316 @@ static void test_stats_from_nt(void **state)
 	assert_int_equal(s.minor_faults, BL_STAT_UNKNOWN);
 }
 
+/* ---------------------------------------------------------------- free page reporting */
+
+#define RAM_PAGES 262144u                /* 1 GiB guest: keeps a quarter, 65536 pages */
+#define PLENTY    (RAM_PAGES / 2)
+
+static void test_report_policy(void **state)
+{
+	static struct balloon b;
+	static struct bl_report r;
+	struct bl_report *done;
+	uint32_t want;
+
+	(void)state;
+	bl_init(&b, RAM_PAGES);
+	/* Not negotiated or switched off: never. */
+	assert_int_equal(bl_report_next(&b, PLENTY), 0);
+	bl_report_enable(&b, true);
+	assert_int_equal(bl_report_next(&b, PLENTY), 0);
+	bl_tick(&b);
+	assert_int_equal(bl_report_next(&b, PLENTY), BL_REPORT_PAGES);
+	/* Memory short or unknown, or an implausible figure: nothing. */
+	assert_int_equal(bl_report_next(&b, BL_STAT_UNKNOWN), 0);
+	assert_int_equal(bl_report_next(&b, RAM_PAGES / 4 + BL_REPORT_PAGES - 1), 0);
+	assert_int_equal(bl_report_next(&b, RAM_PAGES / 4 + BL_REPORT_PAGES), BL_REPORT_PAGES);
+	assert_int_equal(bl_report_next(&b, RAM_PAGES + 1), 0);
+	/* A small guest keeps BL_REPORT_KEEP pages at least. */
+	{
+		static struct balloon s;
+
+		bl_init(&s, 20000);
+		bl_report_enable(&s, true);
+		bl_tick(&s);
+		assert_int_equal(bl_report_next(&s, 17000), 0);
+		assert_int_equal(bl_report_next(&s, BL_REPORT_KEEP + BL_REPORT_PAGES), BL_REPORT_PAGES);
+	}
+	/* The balloon first follows its target. */
+	bl_set_target(&b, 300);
+	assert_int_equal(bl_report_next(&b, PLENTY), 0);
+	bl_set_target(&b, 0);
+	bl_oom(&b, 10);
+	assert_int_equal(bl_report_next(&b, PLENTY), 0);
+	bl_set_target(&b, 1);
+	bl_set_target(&b, 0);
+	bl_alloc_failed(&b);
+	assert_int_equal(bl_report_next(&b, PLENTY), 0);
+	bl_tick(&b);
+	/* One batch at a time, then not before the next tick. */
+	r.npages = 2;
+	r.pfn[0] = 100;
+	r.pfn[1] = 101;
+	assert_int_equal(bl_report_build(&r, BL_REPORT_MAX_RANGES), BL_OK);
+	assert_int_equal(bl_report_begin(&b, &r), BL_OK);
+	assert_int_equal(bl_report_begin(&b, &r), BL_EBUSY);
+	assert_int_equal(bl_report_next(&b, PLENTY), 0);
+	/* Inflation goes on while the device holds a report. */
+	bl_set_target(&b, 10);
+	assert_int_equal(bl_next(&b, &want), BL_INFLATE);
+	bl_set_target(&b, 0);
+	assert_int_equal(bl_report_done(&b, &r, &done), BL_OK);
+	assert_ptr_equal(done, &r);
+	assert_int_equal(b.reported_pages, 2);
+	assert_int_equal(b.report_batches, 1);
+	assert_int_equal(bl_report_next(&b, PLENTY), 0);
+	bl_tick(&b);
+	assert_int_equal(bl_report_next(&b, PLENTY), BL_REPORT_PAGES);
+	bl_report_enable(&b, false);
+	bl_tick(&b);
+	assert_int_equal(bl_report_next(&b, PLENTY), 0);
+}
+
+/* After a quarter of RAM, a pause of BL_REPORT_REST_TICKS, then a new sweep. */
+static void test_report_sweep_rest(void **state)
+{
+	static struct balloon b;
+	static struct bl_report r;
+	struct bl_report *done;
+	uint32_t i, batches = 0;
+
+	(void)state;
+	bl_init(&b, RAM_PAGES);
+	bl_report_enable(&b, true);
+	bl_tick(&b);
+	r.npages = BL_REPORT_PAGES;
+	while (bl_report_next(&b, PLENTY)) {
+		for (i = 0; i < BL_REPORT_PAGES; i++)
+			r.pfn[i] = 1000 + i;
+		assert_int_equal(bl_report_build(&r, BL_REPORT_MAX_RANGES), BL_OK);
+		assert_int_equal(bl_report_begin(&b, &r), BL_OK);
+		assert_int_equal(bl_report_done(&b, &r, &done), BL_OK);
+		batches++;
+		bl_tick(&b);
+		assert_true(batches <= RAM_PAGES / 4 / BL_REPORT_PAGES);
+	}
+	assert_int_equal(batches, RAM_PAGES / 4 / BL_REPORT_PAGES);
+	assert_int_equal(b.reported_pages, (uint64_t)batches * BL_REPORT_PAGES);
+	/* The loop's last tick was the first of the pause. */
+	for (i = 2; i < BL_REPORT_REST_TICKS; i++) {
+		bl_tick(&b);
+		assert_int_equal(bl_report_next(&b, PLENTY), 0);
+	}
+	bl_tick(&b);
+	assert_int_equal(bl_report_next(&b, PLENTY), BL_REPORT_PAGES);
+}
+
+/*
+ * Balloon and reporting against a random device: returns of unknown,
+ * repeated or balloon buffers on the reporting queue, resets, targets,
+ * low memory. A reported page may go back to the guest only when the
+ * device returned its buffer or was reset, and exactly once.
+ */
+static void test_report_random(void **state)
+{
+	static struct balloon b;
+	static struct bl_report r;
+	static uint8_t held[BL_REPORT_PAGES];   /* page 5000+i is with the device */
+	struct bl_report *done;
+	unsigned int i, k, out = 0, given_back = 0;
+
+	(void)state;
+	model_init();
+	bl_init(&b, NPAGES);
+	bl_report_enable(&b, true);
+	srand(11);
+	for (i = 0; i < 5000; i++) {
+		int op = rand() % 10;
+
+		if (op == 0) {
+			bl_set_target(&b, (uint32_t)rand() % 4000u);
+		} else if (op == 1) {
+			bl_tick(&b);
+		} else if (op == 2) {
+			/* Hostile: a return of something else, or of r when it is not out. */
+			void *bogus = rand() % 2 ? (void *)&chunks[rand() % NCHUNKS] : (void *)&r;
+
+			if (bl_report_done(&b, bogus, &done) == BL_OK) {
+				assert_true(out && bogus == &r);
+				goto returned;
+			}
+			assert_null(done);
+		} else if (op == 3) {
+			bl_oom(&b, (uint32_t)(rand() % 600));
+		} else if (op == 4 && out && rand() % 4 == 0) {
+			/* Device reset: the batch comes back through take. */
+			assert_ptr_equal(bl_report_take(&b), &r);
+			goto returned;
+		} else if (op == 5 && out) {
+			assert_int_equal(bl_report_done(&b, &r, &done), BL_OK);
+			assert_ptr_equal(done, &r);
+			goto returned;
+		} else {
+			uint32_t n = bl_report_next(&b, NPAGES / 2);
+
+			if (n) {
+				assert_false(out);
+				assert_null(b.in_flight);
+				assert_int_equal(b.actual, b.target);
+				r.npages = 1 + (uint32_t)rand() % n;
+				for (k = 0; k < r.npages; k++)
+					r.pfn[k] = 5000 + k;
+				assert_int_equal(bl_report_build(&r, 1 + (uint32_t)rand() % BL_REPORT_MAX_RANGES), BL_OK);
+				assert_int_equal(bl_report_begin(&b, &r), BL_OK);
+				for (k = 0; k < r.npages; k++)
+					held[k] = 1;
+				out = r.npages;
+			}
+			glue_step(&b, true);
+		}
+		check_invariants(&b);
+		continue;
+returned:
+		assert_true(out > 0);
+		for (k = 0; k < out; k++) {
+			assert_int_equal(held[k], 1);
+			held[k] = 0;
+		}
+		given_back += out;
+		out = 0;
+		assert_null(bl_report_take(&b));
+		check_invariants(&b);
+	}
+	if (out)
+		assert_ptr_equal(bl_report_take(&b), &r);
+	assert_true(given_back > 0);
+	drain(&b);
+}
+
+static void test_report_hostile_device(void **state)
+{
+	static struct balloon b;
+	static struct bl_report r, other;
+	struct bl_report *done = (struct bl_report *)1;
+	struct bl_chunk c;
+
+	(void)state;
+	bl_init(&b, RAM_PAGES);
+	bl_report_enable(&b, true);
+	/* Nothing in flight: any return is a protocol error. */
+	assert_int_equal(bl_report_done(&b, &r, &done), BL_EPROTO);
+	assert_null(done);
+	r.npages = 1;
+	r.pfn[0] = 7;
+	assert_int_equal(bl_report_build(&r, 1), BL_OK);
+	assert_int_equal(bl_report_begin(&b, &r), BL_OK);
+	/* Unknown cookies, a balloon chunk, NULL: the batch stays with the device. */
+	assert_int_equal(bl_report_done(&b, &other, &done), BL_EPROTO);
+	assert_int_equal(bl_report_done(&b, &c, &done), BL_EPROTO);
+	assert_int_equal(bl_report_done(&b, NULL, &done), BL_EPROTO);
+	assert_int_equal(bl_inflate_done(&b, &r), BL_EPROTO);
+	assert_ptr_equal(b.report, &r);
+	assert_int_equal(b.proto_errors, 5);
+	assert_int_equal(bl_report_done(&b, &r, &done), BL_OK);
+	/* Returned twice: the second is refused, nothing freed twice. */
+	assert_int_equal(bl_report_done(&b, &r, &done), BL_EPROTO);
+	assert_null(done);
+	assert_int_equal(b.reported_pages, 1);
+	/* Reset with a batch in flight: the glue takes it back exactly once. */
+	bl_tick(&b);
+	assert_int_equal(bl_report_build(&r, 1), BL_OK);
+	assert_int_equal(bl_report_begin(&b, &r), BL_OK);
+	assert_ptr_equal(bl_report_take(&b), &r);
+	assert_null(bl_report_take(&b));
+	assert_int_equal(bl_report_done(&b, &r, &done), BL_EPROTO);
+	assert_int_equal(b.reported_pages, 1);
+}
+
+static void test_report_ranges(void **state)
+{
+	static struct bl_report r;
+	uint32_t i, sum;
+
+	(void)state;
+	/* Bad input. */
+	r.npages = 0;
+	assert_int_equal(bl_report_build(&r, 4), BL_EINVAL);
+	r.npages = BL_REPORT_PAGES + 1;
+	assert_int_equal(bl_report_build(&r, 4), BL_EINVAL);
+	r.npages = 1;
+	r.pfn[0] = 5;
+	assert_int_equal(bl_report_build(&r, 0), BL_EINVAL);
+	assert_int_equal(bl_report_build(&r, BL_REPORT_MAX_RANGES + 1), BL_EINVAL);
+	assert_int_equal(bl_report_build(NULL, 4), BL_EINVAL);
+	r.pfn[0] = 1ull << 40;
+	assert_int_equal(bl_report_build(&r, 4), BL_ERANGE);
+	{
+		static struct balloon b;
+		static struct bl_report empty;
+
+		bl_init(&b, RAM_PAGES);
+		assert_int_equal(bl_report_begin(&b, &empty), BL_EINVAL);
+		assert_int_equal(bl_report_begin(&b, NULL), BL_EINVAL);
+	}
+	/* Shuffled pages of three runs merge into three ranges; a duplicate counts once. */
+	r.npages = 9;
+	r.pfn[0] = 52; r.pfn[1] = 10; r.pfn[2] = 50; r.pfn[3] = 11; r.pfn[4] = 51;
+	r.pfn[5] = 12; r.pfn[6] = 1000; r.pfn[7] = 11; r.pfn[8] = 13;
+	assert_int_equal(bl_report_build(&r, 4), BL_OK);
+	assert_int_equal(r.nranges, 3);
+	assert_int_equal(r.range[0].pfn, 10);
+	assert_int_equal(r.range[0].npages, 4);
+	assert_int_equal(r.range[1].pfn, 50);
+	assert_int_equal(r.range[1].npages, 3);
+	assert_int_equal(r.range[2].pfn, 1000);
+	assert_int_equal(r.range[2].npages, 1);
+	assert_int_equal(r.covered, 8);
+	/* More runs than descriptors: the first max_ranges are reported, the rest only borrowed. */
+	assert_int_equal(bl_report_build(&r, 2), BL_OK);
+	assert_int_equal(r.nranges, 2);
+	assert_int_equal(r.covered, 7);
+	/* A full batch of scattered pages in random order. */
+	srand(7);
+	r.npages = BL_REPORT_PAGES;
+	for (i = 0; i < BL_REPORT_PAGES; i++)
+		r.pfn[i] = (uint64_t)(i * 2) + 4096;   /* every other page: no two adjacent */
+	for (i = BL_REPORT_PAGES - 1; i > 0; i--) {
+		uint32_t j = (uint32_t)rand() % (i + 1);
+		uint64_t t = r.pfn[i];
+
+		r.pfn[i] = r.pfn[j];
+		r.pfn[j] = t;
+	}
+	assert_int_equal(bl_report_build(&r, BL_REPORT_MAX_RANGES), BL_OK);
+	assert_int_equal(r.nranges, BL_REPORT_MAX_RANGES);
+	assert_int_equal(r.covered, BL_REPORT_MAX_RANGES);
+	for (i = 1; i < BL_REPORT_PAGES; i++)
+		assert_true(r.pfn[i - 1] < r.pfn[i]);
+	/* One contiguous run given backwards: one range covering everything. */
+	for (i = 0; i < BL_REPORT_PAGES; i++)
+		r.pfn[i] = 0x100000 + BL_REPORT_PAGES - 1 - i;
+	assert_int_equal(bl_report_build(&r, 1), BL_OK);
+	assert_int_equal(r.nranges, 1);
+	assert_int_equal(r.range[0].pfn, 0x100000);
+	assert_int_equal(r.range[0].npages, BL_REPORT_PAGES);
+	/* Random runs: ranges are sorted, disjoint, and cover exactly 'covered' pages. */
+	for (unsigned int round = 0; round < 50; round++) {
+		r.npages = 1 + (uint32_t)rand() % BL_REPORT_PAGES;
+		for (i = 0; i < r.npages; i++)
+			r.pfn[i] = (uint64_t)(rand() % 3000);
+		assert_int_equal(bl_report_build(&r, 1 + (uint32_t)rand() % BL_REPORT_MAX_RANGES), BL_OK);
+		sum = 0;
+		for (i = 0; i < r.nranges; i++) {
+			assert_true(r.range[i].npages > 0);
+			if (i)
+				assert_true(r.range[i - 1].pfn + r.range[i - 1].npages < r.range[i].pfn);
+			sum += r.range[i].npages;
+		}
+		assert_int_equal(sum, r.covered);
+		assert_true(r.covered <= r.npages && r.covered > 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -556,6 +868,11 @@ int main(void)
 		cmocka_unit_test(test_encode_pfns),
 		cmocka_unit_test(test_encode_stats),
 		cmocka_unit_test(test_stats_from_nt),
+		cmocka_unit_test(test_report_policy),
+		cmocka_unit_test(test_report_sweep_rest),
+		cmocka_unit_test(test_report_random),
+		cmocka_unit_test(test_report_hostile_device),
+		cmocka_unit_test(test_report_ranges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

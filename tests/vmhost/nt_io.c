@@ -8,6 +8,7 @@
  * stops with a clear fatal error. */
 #define _GNU_SOURCE
 #include "nt_io.h"
+#include "inf_reg.h"
 #include "vmhost.h"
 
 #include <pthread.h>
@@ -1690,12 +1691,13 @@ struct nt_mdl {
 };
 _Static_assert(sizeof(struct nt_mdl) == 0x30, "MDL x64 size");
 
-static uint64_t mdl_pages_out;
+static uint64_t mdl_pages_out, report_pages_out, other_pages_out;
 /* Pages given back by MmFreePagesFromMdl: read as zero (the host discarded
  * them: a balloon reported the right PFNs and nothing touched them since),
  * still holding the allocation pattern, or changed. */
 static uint64_t pages_zero, pages_pattern, pages_changed;
 #define PAGE_PATTERN 0xa5u
+#define MDL_REPORT 0x5250u          /* nt_mdl.Reserved of a report batch's MDL */
 static uint64_t last_page;          /* physical address of the newest page out */
 static bool no_pages;               /* injected: the system has no pages to give */
 
@@ -1720,6 +1722,16 @@ uint64_t io_mdl_pages_out(void)
 	return __atomic_load_n(&mdl_pages_out, __ATOMIC_ACQUIRE);
 }
 
+uint64_t io_report_pages_out(void)
+{
+	return __atomic_load_n(&report_pages_out, __ATOMIC_ACQUIRE);
+}
+
+uint64_t io_mdl_other_pages_out(void)
+{
+	return __atomic_load_n(&other_pages_out, __ATOMIC_ACQUIRE);
+}
+
 void io_mdl_returned(uint64_t *zero, uint64_t *pattern, uint64_t *changed)
 {
 	*zero = __atomic_load_n(&pages_zero, __ATOMIC_ACQUIRE);
@@ -1727,7 +1739,11 @@ void io_mdl_returned(uint64_t *zero, uint64_t *pattern, uint64_t *changed)
 	*changed = __atomic_load_n(&pages_changed, __ATOMIC_ACQUIRE);
 }
 
-static void classify_page(const uint8_t *p)
+/* The same for pages of report batches: reported and discarded, borrowed but
+ * not reported, changed. */
+static uint64_t report_zero, report_kept, report_changed;
+
+static void classify_page(const uint8_t *p, bool report)
 {
 	bool zero = true, pat = true;
 
@@ -1735,7 +1751,207 @@ static void classify_page(const uint8_t *p)
 		zero &= p[i] == 0;
 		pat &= p[i] == PAGE_PATTERN;
 	}
-	__atomic_add_fetch(zero ? &pages_zero : pat ? &pages_pattern : &pages_changed, 1, __ATOMIC_ACQ_REL);
+	if (report)
+		__atomic_add_fetch(zero ? &report_zero : pat ? &report_kept : &report_changed, 1, __ATOMIC_ACQ_REL);
+	else
+		__atomic_add_fetch(zero ? &pages_zero : pat ? &pages_pattern : &pages_changed, 1, __ATOMIC_ACQ_REL);
+}
+
+/* ---- free page reporting: the device's reporting_vq, watched (split ring) ---- */
+
+static struct {
+	volatile uint8_t *status;    /* common config device_status: 0 after a reset */
+	uint64_t desc, avail, used;
+	uint16_t size;
+	bool on;
+} rq;
+static pthread_mutex_t rq_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Pages freed while a report holding them was still with the device. */
+static uint64_t report_early;
+
+struct rq_view {
+	uint8_t *desc;
+	uint16_t *avail, *used;
+};
+
+static bool rq_view(struct rq_view *v, size_t used_extra);
+
+void io_report_ring_set(volatile uint8_t *device_status, uint64_t desc, uint64_t avail, uint64_t used,
+			uint16_t size)
+{
+	pthread_mutex_lock(&rq_lock);
+	rq.status = device_status;
+	rq.desc = desc, rq.avail = avail, rq.used = used, rq.size = size;
+	rq.on = size && (size & (size - 1)) == 0;
+	pthread_mutex_unlock(&rq_lock);
+}
+
+void io_report_counts(uint64_t *zero, uint64_t *kept, uint64_t *changed, uint64_t *early)
+{
+	*zero = __atomic_load_n(&report_zero, __ATOMIC_ACQUIRE);
+	*kept = __atomic_load_n(&report_kept, __ATOMIC_ACQUIRE);
+	*changed = __atomic_load_n(&report_changed, __ATOMIC_ACQUIRE);
+	*early = __atomic_load_n(&report_early, __ATOMIC_ACQUIRE);
+}
+
+uint16_t io_report_used_idx(void)
+{
+	struct rq_view v;
+	uint16_t r = 0;
+
+	pthread_mutex_lock(&rq_lock);
+	if (rq_view(&v, 0))
+		r = __atomic_load_n(&v.used[1], __ATOMIC_ACQUIRE);
+	pthread_mutex_unlock(&rq_lock);
+	return r;
+}
+
+uint16_t io_report_outstanding(void)
+{
+	struct rq_view v;
+	uint16_t r = 0;
+
+	pthread_mutex_lock(&rq_lock);
+	if (rq_view(&v, 0))
+		r = (uint16_t)(__atomic_load_n(&v.avail[1], __ATOMIC_ACQUIRE) -
+			       __atomic_load_n(&v.used[1], __ATOMIC_ACQUIRE));
+	pthread_mutex_unlock(&rq_lock);
+	return r;
+}
+
+/* Guest-physical range to host pointer, only if it is one mapping. */
+static bool rq_map(uint64_t pa, size_t len, void **va)
+{
+	void *end;
+
+	return dma_virt(pa, va) && dma_virt(pa + len - 1, &end) &&
+	       (uint8_t *)end - (uint8_t *)*va == (ptrdiff_t)(len - 1);
+}
+
+static bool rq_view(struct rq_view *v, size_t used_extra)
+{
+	void *d, *a, *u;
+
+	if (!rq.on || !rq_map(rq.desc, 16u * rq.size, &d) || !rq_map(rq.avail, 4u + 2u * rq.size, &a) ||
+	    !rq_map(rq.used, 4u + 8u * rq.size + used_extra, &u))
+		return false;
+	v->desc = d, v->avail = a, v->used = u;
+	return true;
+}
+
+/* Does the chain at head cover page pa? Bounded walk, indirect tables included. */
+static bool rq_chain_covers(const uint8_t *desc, uint16_t head, uint64_t pa)
+{
+	uint16_t i = head;
+
+	for (unsigned steps = 0; steps < rq.size && i < rq.size; steps++) {
+		const uint8_t *d = desc + 16u * i;
+		uint64_t addr;
+		uint32_t len;
+		uint16_t flags, next;
+
+		memcpy(&addr, d, 8), memcpy(&len, d + 8, 4), memcpy(&flags, d + 12, 2), memcpy(&next, d + 14, 2);
+		if (flags & 4) { /* VIRTQ_DESC_F_INDIRECT */
+			void *tab;
+
+			if (len && len % 16 == 0 && rq_map(addr, len, &tab))
+				for (uint32_t k = 0; k < len / 16; k++) {
+					uint64_t a2;
+					uint32_t l2;
+
+					memcpy(&a2, (uint8_t *)tab + 16 * k, 8), memcpy(&l2, (uint8_t *)tab + 16 * k + 8, 4);
+					if (pa + 4096 > a2 && pa < a2 + l2)
+						return true;
+				}
+		} else if (pa + 4096 > addr && pa < addr + len) {
+			return true;
+		}
+		if (!(flags & 1)) /* VIRTQ_DESC_F_NEXT */
+			break;
+		i = next;
+	}
+	return false;
+}
+
+/* pa is in a buffer the device has not returned yet. */
+static bool rq_held(uint64_t pa)
+{
+	struct rq_view v;
+	uint16_t aidx, uidx;
+	bool r = false;
+
+	pthread_mutex_lock(&rq_lock);
+	/* After a reset the device holds nothing: every page may go back. */
+	if (!rq.status || *rq.status == 0 || !rq_view(&v, 0))
+		goto out;
+	aidx = __atomic_load_n(&v.avail[1], __ATOMIC_ACQUIRE);
+	uidx = __atomic_load_n(&v.used[1], __ATOMIC_ACQUIRE);
+	/* QEMU returns report buffers in order: avail[uidx..aidx) are the device's. */
+	for (uint16_t k = uidx; k != aidx && (uint16_t)(k - uidx) < rq.size; k++)
+		if (rq_chain_covers(v.desc, v.avail[2 + k % rq.size], pa)) {
+			r = true;
+			break;
+		}
+out:
+	pthread_mutex_unlock(&rq_lock);
+	return r;
+}
+
+/* A page goes back to the system: it must not be in a report the device
+ * still holds. */
+static void rq_check_free(uint64_t pa, const char *who)
+{
+	if (rq_held(pa) && __atomic_add_fetch(&report_early, 1, __ATOMIC_ACQ_REL) <= 3)
+		vh_log("%s: page 0x%llx freed while its free page report is still with the device", who,
+		       (unsigned long long)pa);
+}
+
+bool io_report_simulate_early_free(void)
+{
+	struct rq_view v;
+	uint16_t aidx, uidx, head;
+	uint64_t addr = 0;
+	bool ok = false;
+	void *va;
+
+	pthread_mutex_lock(&rq_lock);
+	if (rq_view(&v, 0)) {
+		aidx = __atomic_load_n(&v.avail[1], __ATOMIC_ACQUIRE);
+		uidx = __atomic_load_n(&v.used[1], __ATOMIC_ACQUIRE);
+		head = v.avail[2 + uidx % rq.size];
+		if (aidx != uidx && head < rq.size && !(v.desc[16u * head + 12] & 4)) {
+			memcpy(&addr, v.desc + 16u * head, 8);
+			ok = true;
+		}
+	}
+	pthread_mutex_unlock(&rq_lock);
+	if (!ok)
+		return false;
+	/* What a driver freeing early lets happen: the system reuses the page at once. */
+	rq_check_free(addr & ~4095ull, "injected");
+	if (dma_virt(addr & ~4095ull, &va))
+		memset(va, 0x5a, 4096);
+	return true;
+}
+
+bool io_report_hold(bool on)
+{
+	struct rq_view v;
+	bool ok = false;
+
+	pthread_mutex_lock(&rq_lock);
+	if (rq_view(&v, 2)) {
+		/* VRING_USED_F_NO_NOTIFY and an avail_event far ahead: the driver
+		 * stops notifying, so the device keeps whatever it is given. */
+		__atomic_store_n(&v.used[0], on ? 1 : 0, __ATOMIC_RELEASE);
+		if (on)
+			__atomic_store_n(&v.used[2 + 4u * rq.size],
+					 (uint16_t)(__atomic_load_n(&v.avail[1], __ATOMIC_ACQUIRE) + 0x7fff),
+					 __ATOMIC_RELEASE);
+		ok = true;
+	}
+	pthread_mutex_unlock(&rq_lock);
+	return ok;
 }
 
 typedef void *NTAPI pool_alloc_fn(uint32_t type, size_t size, uint32_t tag);
@@ -1769,7 +1985,8 @@ static void *NTAPI io_MmAllocatePagesForMdlEx(int64_t low, int64_t high, int64_t
 		/* Not zeroed on request: a pattern, so a later discard shows. */
 		memset(va, (flags & 1 /* MM_DONT_ZERO_ALLOCATION */) ? PAGE_PATTERN : 0, 4096);
 		m->pfn[got] = phys >> 12;
-		__atomic_store_n(&last_page, phys, __ATOMIC_RELEASE);
+		if (!(flags & 0x10)) /* a report batch is not ballooned memory */
+			__atomic_store_n(&last_page, phys, __ATOMIC_RELEASE);
 	}
 	if (!got || ((flags & 4 /* MM_ALLOCATE_FULLY_REQUIRED */) && got < want)) {
 		for (size_t i = 0; i < got; i++) {
@@ -1783,6 +2000,12 @@ static void *NTAPI io_MmAllocatePagesForMdlEx(int64_t low, int64_t high, int64_t
 	memset(m, 0, sizeof(*m));
 	m->Size = (int16_t)(sizeof(*m) + got * 8);
 	m->MdlFlags = 0x2 /* MDL_PAGES_LOCKED */ | 0x8 /* MDL_ALLOCATED_FIXED_SIZE */;
+	/* vdpballoon borrows its free page report batches with
+	 * MM_ALLOCATE_PREFER_CONTIGUOUS, its ballooned chunks without: the
+	 * freed pages are counted apart (io_report_counts). */
+	if (flags & 0x10)
+		m->Reserved = MDL_REPORT;
+	__atomic_add_fetch(m->Reserved == MDL_REPORT ? &report_pages_out : &other_pages_out, got, __ATOMIC_ACQ_REL);
 	m->ByteCount = (uint32_t)(got * 4096);
 	__atomic_add_fetch(&mdl_pages_out, got, __ATOMIC_ACQ_REL);
 	return m;
@@ -1799,7 +2022,8 @@ static void NTAPI io_MmFreePagesFromMdl(struct nt_mdl *m)
 		if (!dma_virt(m->pfn[i] << 12, &va))
 			vh_fatal("MmFreePagesFromMdl: PFN 0x%llx is not a page the system gave out",
 				 (unsigned long long)m->pfn[i]);
-		classify_page(va);
+		rq_check_free(m->pfn[i] << 12, "MmFreePagesFromMdl");
+		classify_page(va, m->Reserved == MDL_REPORT);
 		__atomic_compare_exchange_n(&last_page, &(uint64_t){ m->pfn[i] << 12 }, 0, false,
 					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 		/* The page must be usable again: write and read it back. */
@@ -1811,6 +2035,7 @@ static void NTAPI io_MmFreePagesFromMdl(struct nt_mdl *m)
 		dma_free(va);
 	}
 	__atomic_sub_fetch(&mdl_pages_out, n, __ATOMIC_ACQ_REL);
+	__atomic_sub_fetch(m->Reserved == MDL_REPORT ? &report_pages_out : &other_pages_out, n, __ATOMIC_ACQ_REL);
 	m->ByteCount = 0;
 }
 
@@ -1837,7 +2062,46 @@ static uint32_t NTAPI io_vDbgPrintExWithPrefix(const char *prefix, uint32_t comp
 	return STATUS_SUCCESS;
 }
 
-/* No registry: every key is absent, so drivers take their defaults. */
+/* The device key (PLUGPLAY_REGKEY_DEVICE): the DWORDs the INF's .HW
+ * section installs (vdphost --inf); other keys do not exist. */
+static int devkey;
+
+static nt_status NTAPI io_IoOpenDeviceRegistryKey(nt_device_object *dev, uint32_t which, uint32_t access,
+						  void **key)
+{
+	(void)dev, (void)access;
+	*key = NULL;
+	if (which != 1 /* PLUGPLAY_REGKEY_DEVICE */)
+		return STATUS_OBJECT_NAME_NOT_FOUND;
+	*key = &devkey;
+	return STATUS_SUCCESS;
+}
+
+static nt_status devkey_query(const nt_unicode_string *name, uint32_t cls, void *buf, uint32_t len,
+			      uint32_t *got)
+{
+	const struct infreg_value *v;
+	char n[64];
+	unsigned i;
+
+	if (!name || name->Length / 2 >= sizeof(n))
+		return STATUS_OBJECT_NAME_NOT_FOUND;
+	for (i = 0; i < name->Length / 2u; i++)
+		n[i] = name->Buffer[i] < 128 ? (char)name->Buffer[i] : '?';
+	n[i] = 0;
+	v = infreg_find(vh_registry(), INFREG_HARDWARE, "", n);
+	if (!v || v->type != INFREG_DWORD || cls != 2 /* KeyValuePartialInformation */)
+		return STATUS_OBJECT_NAME_NOT_FOUND;
+	if (got)
+		*got = 16;
+	if (len < 16)
+		return STATUS_BUFFER_TOO_SMALL;
+	/* KEY_VALUE_PARTIAL_INFORMATION: TitleIndex, Type, DataLength, Data. */
+	memcpy(buf, (uint32_t[4]){ 0, INFREG_DWORD, 4, v->dword }, 16);
+	return STATUS_SUCCESS;
+}
+
+/* Other keys are absent, so drivers take their defaults. */
 static nt_status NTAPI io_ZwOpenKey(void **key, uint32_t access, void *oa)
 {
 	(void)access, (void)oa;
@@ -1848,6 +2112,8 @@ static nt_status NTAPI io_ZwOpenKey(void **key, uint32_t access, void *oa)
 static nt_status NTAPI io_ZwQueryValueKey(void *key, void *name, uint32_t cls, void *buf, uint32_t len,
 					  uint32_t *got)
 {
+	if (key == &devkey)
+		return devkey_query(name, cls, buf, len, got);
 	(void)key, (void)name, (void)cls, (void)buf, (void)len;
 	if (got)
 		*got = 0;
@@ -1941,5 +2207,6 @@ const struct nt_export io_exports[] = {
 	IO(MmAllocatePagesForMdlEx), IO(MmFreePagesFromMdl), IO(MmMapIoSpaceEx),
 	IO(vDbgPrintExWithPrefix), IO(ZwOpenKey), IO(ZwQueryValueKey), IO(ZwClose),
 	IO(ZwQuerySystemInformation), IO(IoCreateNotificationEvent), IO(SeTokenIsAdmin),
+	IO(IoOpenDeviceRegistryKey),
 	{ NULL, NULL, NULL },
 };

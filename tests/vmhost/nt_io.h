@@ -372,4 +372,31 @@ void io_mdl_returned(uint64_t *zero, uint64_t *pattern, uint64_t *changed);
 void io_inject_no_pages(bool on);
 bool io_touch_newest_page(void);
 
+/* ---- free page reporting: the reporting virtqueue (split ring) ---- */
+/* Watch the queue at these guest-physical addresses; device_status (the
+ * common config byte) tells a reset device, which holds nothing. Every
+ * MmFreePagesFromMdl page is then checked against the buffers the device
+ * has not returned yet. size 0 stops watching. */
+void io_report_ring_set(volatile uint8_t *device_status, uint64_t desc, uint64_t avail, uint64_t used,
+			uint16_t size);
+/* Pages of report batches (MDLs asked for with MM_ALLOCATE_PREFER_CONTIGUOUS)
+ * freed so far: read as zero (reported and discarded), still the
+ * allocation pattern (borrowed, not reported), changed; and pages of any MDL
+ * freed while a report holding them was still with the device. */
+void io_report_counts(uint64_t *zero, uint64_t *kept, uint64_t *changed, uint64_t *early);
+/* The watched queue's used index (buffers the device returned), 0 if none. */
+uint16_t io_report_used_idx(void);
+/* Pages handed out and not yet freed: of report batches (see
+ * io_report_counts), of all other MDLs (the balloon's). */
+uint64_t io_report_pages_out(void);
+uint64_t io_mdl_other_pages_out(void);
+/* Buffers posted on the watched queue that the device has not returned. */
+uint16_t io_report_outstanding(void);
+/* Ask the driver not to notify (used flags, avail_event): the device keeps what it gets. */
+bool io_report_hold(bool on);
+/* Broken-run injection: the system takes back (and reuses) the first page
+ * of the oldest report the device still holds, as a driver freeing before
+ * the return would let it. False if no report is outstanding. */
+bool io_report_simulate_early_free(void);
+
 #endif

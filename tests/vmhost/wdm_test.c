@@ -6,6 +6,7 @@
  * driver got from the I/O manager is left behind. */
 #define _GNU_SOURCE
 #include "wdm_test.h"
+#include "inf_reg.h"
 #include "nt_io.h"
 #include "pci_sysfs.h"
 #include "vmhost.h"
@@ -402,26 +403,143 @@ static void host_ctl(const struct wdm_opts *o, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Pages the balloon holds: free page report batches are counted apart. */
+static uint64_t balloon_pages(void)
+{
+	return io_mdl_other_pages_out();
+}
+
 static bool wait_pages(uint64_t want, unsigned timeout_ms)
 {
 	uint64_t end = vh_now_ns() + (uint64_t)timeout_ms * 1000000;
 
-	while (io_mdl_pages_out() != want && vh_now_ns() < end)
+	while (balloon_pages() != want && vh_now_ns() < end)
 		usleep(20000);
-	return io_mdl_pages_out() == want;
+	return balloon_pages() == want;
 }
 
 #define MIB (1024ull * 1024)
+
+/* Free page reporting: find the reporting queue through the modern common
+ * configuration (the driver no longer uses queue_select once started) and
+ * let the I/O manager watch it. Checks that it was negotiated exactly when
+ * the device offers it and the INF's FreePageReporting is not 0; returns
+ * whether it was. */
+static bool balloon_watch_reports(const char *svc)
+{
+	const struct infreg_value *sw = infreg_find(vh_registry(), INFREG_HARDWARE, "", "FreePageReporting");
+	bool off = sw && sw->type == INFREG_DWORD && sw->dword == 0, offered;
+	uint8_t cap = 0, c[16];
+	volatile uint8_t *cc = NULL;
+	uint32_t dev_f, drv_f;
+	uint16_t idx, size;
+	uint64_t desc, avail, used;
+
+	io_report_ring_set(NULL, 0, 0, 0, 0);
+	if (!w.have_pci || pci_cfg_read(&w.pci, 0x34, &cap, 1))
+		return false;
+	for (unsigned n = 0; cap >= 0x40 && n < 48; n++) {
+		if (pci_cfg_read(&w.pci, cap, c, sizeof(c)))
+			return false;
+		/* virtio vendor capability, VIRTIO_PCI_CAP_COMMON_CFG */
+		if (c[0] == 0x09 && c[3] == 1 && c[4] < 6 && w.pci.bar[c[4]].va) {
+			uint32_t off;
+
+			memcpy(&off, c + 8, 4);
+			if ((uint64_t)off + 0x38 <= w.pci.bar[c[4]].size)
+				cc = (volatile uint8_t *)w.pci.bar[c[4]].va + off;
+			break;
+		}
+		cap = c[1];
+	}
+	if (!cc) {
+		vh_log("wdm: no modern common configuration: free page reports not watched");
+		return false;
+	}
+	*(volatile uint32_t *)(cc + 0x00) = 0;
+	dev_f = *(volatile uint32_t *)(cc + 0x04);
+	*(volatile uint32_t *)(cc + 0x08) = 0;
+	drv_f = *(volatile uint32_t *)(cc + 0x0c);
+	offered = dev_f & (1u << 5);
+	if (off || !offered) {
+		CHECK(!(drv_f & (1u << 5)), "%s: free page reporting not negotiated (%s)", svc,
+		      off ? "FreePageReporting=0 in the device key" : "not offered");
+		return false;
+	}
+	if (!(drv_f & (1u << 5))) {
+		NOK("%s: the device offers free page reporting, the driver did not take it", svc);
+		return false;
+	}
+	/* reporting_vq follows inflateq, deflateq and statsq/free_page_vq when negotiated. */
+	idx = (uint16_t)(2 + !!(drv_f & (1u << 1)) + !!(drv_f & (1u << 3)));
+	*(volatile uint16_t *)(cc + 0x16) = idx;
+	size = *(volatile uint16_t *)(cc + 0x18);
+	desc = *(volatile uint64_t *)(cc + 0x20);
+	avail = *(volatile uint64_t *)(cc + 0x28);
+	used = *(volatile uint64_t *)(cc + 0x30);
+	CHECK(*(volatile uint16_t *)(cc + 0x1c) == 1 && size,
+	      "%s: free page reporting negotiated, reporting_vq %u enabled (%u entries)", svc, idx, size);
+	io_report_ring_set(cc + 0x14, desc, avail, used, size);
+	return true;
+}
+
+/* The broken run: the device is made to keep the next report (the driver
+ * is asked not to notify), and the system reuses one of its pages. */
+static void balloon_report_early(const char *svc)
+{
+	uint64_t end = vh_now_ns() + 10000000000ull, z, k, c, early;
+	bool done = false;
+
+	io_report_hold(true);
+	while (!done && vh_now_ns() < end) {
+		usleep(50000);
+		done = io_report_simulate_early_free();
+	}
+	if (!done)
+		vh_log("wdm: no free page report to reuse a page of");
+	io_report_counts(&z, &k, &c, &early);
+	CHECK(early == 0, "%s: no page went back to the system while the device held its report (%llu did)",
+	      svc, (unsigned long long)early);
+}
+
+/* After the balloon part: reports went on, each batch freed only after the
+ * device returned it, and QEMU discarded the reported pages. */
+static void balloon_check_reports(const char *svc)
+{
+	uint64_t end = vh_now_ns() + 20000000000ull, z, k, c, early;
+	uint16_t used;
+
+	do {
+		io_report_counts(&z, &k, &c, &early);
+		if (z >= 1024 && io_report_used_idx() >= 2)
+			break;
+		usleep(100000);
+	} while (vh_now_ns() < end);
+	used = io_report_used_idx();
+	CHECK(z >= 1024 && used >= 2, "%s: the driver reported free pages: %llu pages given back after QEMU "
+	      "returned %u report buffers", svc, (unsigned long long)z, used);
+	CHECK(c == 0 && early == 0, "%s: reported pages read as zero when given back (QEMU discarded them): "
+	      "%llu zero, %llu borrowed but not reported, %llu changed, %llu freed while the device held them",
+	      svc, (unsigned long long)z, (unsigned long long)k, (unsigned long long)c,
+	      (unsigned long long)early);
+}
 
 static void balloon_test(const char *svc, const struct wdm_opts *o)
 {
 	uint64_t ram = (uint64_t)o->balloon_ram_mb * MIB, z0, p0, c0, z, p, c;
 	uint64_t inflate = (ram - 440 * MIB) / 4096, deflate = (ram - 500 * MIB) / 4096;
 	uint64_t total = (uint64_t)sysconf(_SC_PHYS_PAGES) * 4096;
-	bool ok;
+	bool ok, reports = balloon_watch_reports(svc);
 
 	if (ram < 512 * MIB) {
 		NOK("%s: balloon test needs --balloon-ram >= 512", svc);
+		return;
+	}
+	if (w.inject == WDM_INJECT_BALLOON_REPORT_EARLY) {
+		if (reports)
+			balloon_report_early(svc);
+		else
+			NOK("%s: no free page reporting to break", svc);
 		return;
 	}
 	host_ctl(o, "VDP-QMP-REQ {\"execute\": \"qom-set\", \"arguments\": {\"path\": "
@@ -433,10 +551,13 @@ static void balloon_test(const char *svc, const struct wdm_opts *o)
 		 (unsigned long long)(440 * MIB));
 	ok = wait_pages(inflate, w.inject == WDM_INJECT_BALLOON_NO_PAGES ? 3000 : 60000);
 	io_inject_no_pages(false);
+	/* Pages count when allocated: let the last chunk reach the device first. */
+	if (w.inject == WDM_INJECT_BALLOON_TOUCH)
+		usleep(300000);
 	if (w.inject == WDM_INJECT_BALLOON_TOUCH && !io_touch_newest_page())
 		vh_log("wdm: no ballooned page to touch");
 	CHECK(ok, "%s: balloon 440 MiB: the driver inflated %llu pages from MmAllocatePagesForMdlEx (want %llu)",
-	      svc, (unsigned long long)io_mdl_pages_out(), (unsigned long long)inflate);
+	      svc, (unsigned long long)balloon_pages(), (unsigned long long)inflate);
 	if (w.inject == WDM_INJECT_BALLOON_NO_PAGES)
 		return;
 	if (!w.inject) {
@@ -453,7 +574,7 @@ static void balloon_test(const char *svc, const struct wdm_opts *o)
 		 (unsigned long long)(500 * MIB));
 	ok = wait_pages(deflate, 60000);
 	CHECK(ok, "%s: balloon 500 MiB: the driver deflated to %llu pages (want %llu)", svc,
-	      (unsigned long long)io_mdl_pages_out(), (unsigned long long)deflate);
+	      (unsigned long long)balloon_pages(), (unsigned long long)deflate);
 	io_mdl_returned(&z, &p, &c);
 	CHECK(ok && z - z0 == inflate - deflate && p == p0 && c == c0,
 	      "%s: the %llu pages returned on deflate read as zero (QEMU discarded exactly those PFNs and "
@@ -466,6 +587,19 @@ static void balloon_test(const char *svc, const struct wdm_opts *o)
 	host_ctl(o, "VDP-QMP-REQ {\"execute\": \"query-balloon\"}");
 	host_ctl(o, "VDP-HOST-EXPECT-MATCH \"actual\": %llu", (unsigned long long)(500 * MIB));
 	usleep(700000); /* the query runs before the stop below deflates */
+	if (reports) {
+		uint64_t end = vh_now_ns() + 8000000000ull;
+
+		balloon_check_reports(svc);
+		/* The device keeps the next report: the driver must hold on to
+		 * its pages, and the STOP below must take them back after the reset. */
+		io_report_hold(true);
+		while (!io_report_outstanding() && vh_now_ns() < end)
+			usleep(50000);
+		CHECK(io_report_outstanding() == 1 && io_report_pages_out() > 0 && balloon_pages() == deflate,
+		      "%s: a report the device keeps: its %llu pages stay borrowed, the balloon keeps %llu", svc,
+		      (unsigned long long)io_report_pages_out(), (unsigned long long)balloon_pages());
+	}
 }
 
 /* ------------------------------------------------------------ child devices */
@@ -747,7 +881,7 @@ int wdm_serial_peer(const char *path, unsigned seconds)
 bool wdm_inject_parse(const char *s, enum wdm_inject *out)
 {
 	static const char *const names[] = { "none", "rng-zero-len", "rng-zero-data", "balloon-no-pages",
-					     "balloon-touch" };
+					     "balloon-touch", "balloon-report-early" };
 
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(s, names[i])) {
@@ -835,6 +969,8 @@ int wdm_session(nt_driver_object *drv, const struct wdm_opts *o)
 		balloon_test(svc, o);
 	else if (!strcmp(o->test, "serial"))
 		serial_test(svc, o, pdo);
+	else if (!strcmp(o->test, "none") && w.have_pci && w.pci.vendor == 0x1af4 && w.pci.device == 0x1045)
+		balloon_watch_reports(svc); /* the INF's switch, no balloon work */
 	if (w.inject)
 		goto remove; /* a broken run only has to fail, quickly */
 
@@ -848,6 +984,15 @@ int wdm_session(nt_driver_object *drv, const struct wdm_opts *o)
 	st = pnp(pdo, IRP_MN_QUERY_STOP_DEVICE, NULL);
 	if (NT_OK(st))
 		st = pnp(pdo, IRP_MN_STOP_DEVICE, NULL);
+	if (!strcmp(o->test, "balloon")) {
+		uint64_t z, k, c, early;
+
+		io_report_counts(&z, &k, &c, &early);
+		CHECK(NT_OK(st) && io_mdl_pages_out() == 0 && early == 0,
+		      "%s: after STOP every page is back (%llu out), none while the device held it (%llu)", svc,
+		      (unsigned long long)io_mdl_pages_out(), (unsigned long long)early);
+	}
+	io_report_ring_set(NULL, 0, 0, 0, 0); /* vdpballoon: its reporting ring is gone */
 	CHECK(NT_OK(st), "%s: QUERY_STOP and STOP: 0x%08x", svc, (uint32_t)st);
 	CHECK(!io_interrupt_connected(), "%s: interrupt disconnected after STOP", svc);
 	st = start_device(pdo, o->isa_port);
@@ -856,6 +1001,8 @@ int wdm_session(nt_driver_object *drv, const struct wdm_opts *o)
 		rng_test(svc, true);
 	if (NT_OK(st) && !strcmp(o->test, "pvpanic"))
 		CHECK(io_bugcheck_callbacks() == 1, "%s: callback registered again after restart", svc);
+	if (NT_OK(st) && !strcmp(o->test, "balloon"))
+		balloon_watch_reports(svc);
 	if (NT_OK(st) && !strcmp(o->test, "serial")) {
 		int n = settle_children(pdo, svc, 1, 10000);
 
@@ -907,6 +1054,7 @@ remove:
 	}
 	st = pnp(pdo, IRP_MN_REMOVE_DEVICE, NULL);
 	CHECK(NT_OK(st), "%s: REMOVE: 0x%08x", svc, (uint32_t)st);
+	io_report_ring_set(NULL, 0, 0, 0, 0);
 	if (w.irq_thread) {
 		__atomic_store_n(&w.stop, true, __ATOMIC_RELEASE);
 		vh_thread_join(w.irq_thread);
@@ -935,6 +1083,15 @@ out:
 		CHECK(c == 0, "%s: every ballooned page given back (%llu read as zero, %llu never reached "
 		      "the host, %llu changed while ballooned)", svc, (unsigned long long)z,
 		      (unsigned long long)p, (unsigned long long)c);
+		{
+			uint64_t rz, rk, rc, early;
+
+			io_report_counts(&rz, &rk, &rc, &early);
+			CHECK(rc == 0 && early == 0, "%s: free page reports over the whole session: %llu pages "
+			      "discarded, %llu borrowed only, %llu changed, %llu freed while the device held them",
+			      svc, (unsigned long long)rz, (unsigned long long)rk, (unsigned long long)rc,
+			      (unsigned long long)early);
+		}
 	}
 	if (w.have_pci)
 		pci_close(&w.pci);

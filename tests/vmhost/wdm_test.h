@@ -13,6 +13,7 @@ enum wdm_inject {
 	WDM_INJECT_RNG_ZERO_DATA,  /* read data replaced by zeroes */
 	WDM_INJECT_BALLOON_NO_PAGES, /* the balloon cannot get pages: it cannot follow */
 	WDM_INJECT_BALLOON_TOUCH,  /* a ballooned page is written to */
+	WDM_INJECT_BALLOON_REPORT_EARLY, /* a reported page is reused before the device returned it */
 };
 
 struct wdm_opts {
@@ -30,7 +31,7 @@ struct wdm_opts {
  * Prints TAP; returns the number of failed checks. */
 int wdm_session(nt_driver_object *drv, const struct wdm_opts *o);
 /* --wdm-inject NAME (none, rng-zero-len, rng-zero-data, balloon-no-pages,
- * balloon-touch); false if unknown. */
+ * balloon-touch, balloon-report-early); false if unknown. */
 bool wdm_inject_parse(const char *s, enum wdm_inject *out);
 /* vdphost --serial-peer PATH: the host end of a virtio-serial port. */
 int wdm_serial_peer(const char *path, unsigned seconds);
