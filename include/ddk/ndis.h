@@ -265,11 +265,25 @@ typedef enum _NDIS_NET_BUFFER_LIST_INFO {
 	NblReAuthWfpFlowContext = 16,
 	TcpReceiveBytesTransferred = 17,
 	/*
-	 * Later slots (NDIS 6.30+: switch forwarding, virtual subnet, RSC, ...) are not used by this
-	 * project. NDIS allocates every NET_BUFFER_LIST itself, so this bound only sizes our view
-	 * of the array; never use sizeof(NET_BUFFER_LIST) for anything but the checks below.
+	 * NDIS 6.30 slots. The three switch/subnet slots exist on 64-bit Windows only, so the RSC
+	 * slots sit at different indexes on x64 and x86. NDIS allocates every NET_BUFFER_LIST
+	 * itself, so this bound only sizes our view of the array; never use sizeof(NET_BUFFER_LIST)
+	 * for anything but the checks below.
 	 */
-	MaxNetBufferListInfo = 18
+#ifdef _WIN64
+	SwitchForwardingReserved = 18,
+	SwitchForwardingDetail = 19,
+	VirtualSubnetInfo = 20,
+	IMReserved = 21,
+	TcpRecvSegCoalesceInfo = 22,
+	RscTcpTimestampDelta = 23,
+	MaxNetBufferListInfo = 24
+#else
+	IMReserved = 18,
+	TcpRecvSegCoalesceInfo = 19,
+	RscTcpTimestampDelta = 20,
+	MaxNetBufferListInfo = 21
+#endif
 } NDIS_NET_BUFFER_LIST_INFO, *PNDIS_NET_BUFFER_LIST_INFO;
 
 typedef struct _NET_BUFFER_LIST_DATA {
@@ -396,6 +410,20 @@ typedef struct _NDIS_TCP_IP_CHECKSUM_NET_BUFFER_LIST_INFO {
 		PVOID Value;
 	};
 } NDIS_TCP_IP_CHECKSUM_NET_BUFFER_LIST_INFO, *PNDIS_TCP_IP_CHECKSUM_NET_BUFFER_LIST_INFO;
+
+/* NetBufferListInfo[TcpRecvSegCoalesceInfo] of a received single coalesced unit (NDIS 6.30);
+ * both counts stay zero on packets that were not coalesced. */
+typedef union _NDIS_RSC_NBL_INFO {
+	struct {
+		USHORT CoalescedSegCount;
+		USHORT DupAckCount;
+	} Info;
+	PVOID Value;
+} NDIS_RSC_NBL_INFO, *PNDIS_RSC_NBL_INFO;
+#define NET_BUFFER_LIST_COALESCED_SEG_COUNT(nbl) \
+	(((PNDIS_RSC_NBL_INFO)&NET_BUFFER_LIST_INFO((nbl), TcpRecvSegCoalesceInfo))->Info.CoalescedSegCount)
+#define NET_BUFFER_LIST_DUP_ACK_COUNT(nbl) \
+	(((PNDIS_RSC_NBL_INFO)&NET_BUFFER_LIST_INFO((nbl), TcpRecvSegCoalesceInfo))->Info.DupAckCount)
 
 #define NDIS_TCP_LARGE_SEND_OFFLOAD_V1_TYPE 0
 #define NDIS_TCP_LARGE_SEND_OFFLOAD_V2_TYPE 1
@@ -1417,6 +1445,21 @@ NDIS_ABI_OFFSET_(NET_BUFFER_LIST, NetBufferListInfo, 0x90, 0x50);
 NDIS_ABI_CHECK_(NDIS_TCP_IP_CHECKSUM_NET_BUFFER_LIST_INFO, 8, 4);
 NDIS_ABI_CHECK_(NDIS_NET_BUFFER_LIST_8021Q_INFO, 8, 4);
 NDIS_ABI_CHECK_(NDIS_TCP_LARGE_SEND_OFFLOAD_NET_BUFFER_LIST_INFO, 8, 4);
+NDIS_ABI_CHECK_(NDIS_RSC_NBL_INFO, 8, 4);
+_Static_assert(TcpRecvSegCoalesceInfo == (sizeof(PVOID) == 8 ? 22 : 19), "ABI: RSC NBL slot");
+NDIS_ABI_OFFSET_(NET_BUFFER_LIST, NetBufferListInfo[TcpRecvSegCoalesceInfo], 0x140, 0x9c);
+#if NDIS_SUPPORT_NDIS630
+/* Revision 3 of NDIS_OFFLOAD (Rsc) and NDIS_OFFLOAD_PARAMETERS (RscIPv4/RscIPv6) from
+ * <ntddndis.h>: NDIS reads and writes these by offset. */
+NDIS_ABI_OFFSET_(NDIS_OFFLOAD, Rsc, 0x90, 0x90);
+NDIS_ABI_CHECK_(NDIS_OFFLOAD, 0x9c, 0x9c);
+_Static_assert(NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_3 == 0x9c, "ABI: NDIS_OFFLOAD revision 3 size");
+_Static_assert(NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_1 == 0x70, "ABI: NDIS_OFFLOAD revision 1 size");
+NDIS_ABI_OFFSET_(NDIS_OFFLOAD_PARAMETERS, RscIPv4, 0x16, 0x16);
+NDIS_ABI_OFFSET_(NDIS_OFFLOAD_PARAMETERS, RscIPv6, 0x17, 0x17);
+_Static_assert(NDIS_SIZEOF_OFFLOAD_PARAMETERS_REVISION_3 == 0x1a, "ABI: offload parameters rev 3");
+NDIS_ABI_CHECK_(NDIS_RSC_STATISTICS_INFO, 0x28, 0x28);
+#endif
 
 NDIS_ABI_CHECK_(NET_BUFFER_LIST_POOL_PARAMETERS, 0x10, 0x10);
 NDIS_ABI_OFFSET_(NET_BUFFER_LIST_POOL_PARAMETERS, ContextSize, 6, 6);

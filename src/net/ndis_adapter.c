@@ -30,10 +30,14 @@ _Static_assert(VNET_PF_BROADCAST == NDIS_PACKET_TYPE_BROADCAST, "packet filter")
 _Static_assert(VNET_PF_PROMISCUOUS == NDIS_PACKET_TYPE_PROMISCUOUS, "packet filter");
 _Static_assert(VNET_PF_ALL_LOCAL == NDIS_PACKET_TYPE_ALL_LOCAL, "packet filter");
 
-/* Features asked for. GUEST_TSO is not asked for: coalesced receives would need RSC, which this
- * miniport does not advertise. CTRL_VLAN is not either: with it the device drops every tagged
- * frame whose VLAN was not added, and VLAN filtering is done in software instead. */
-static uint64_t wanted_features(const struct vnet_adapter *a)
+/* Features asked for. GUEST_TSO4/6 only for RSC (*RscIPv4, *RscIPv6) and only with MRG_RXBUF: a
+ * coalesced frame is up to 64 KiB, which without mergeable buffers would have to fit every
+ * posted buffer (5.1.6.3.1); with them it arrives over several ring buffers and is gathered
+ * into a spare 64 KiB buffer. GUEST_TSO needs GUEST_CSUM (vnet_features_select drops it
+ * otherwise). CTRL_GUEST_OFFLOADS lets RSC be switched off at run time.
+ * CTRL_VLAN is not asked for: with it the device drops every tagged frame whose VLAN was not
+ * added, and VLAN filtering is done in software instead. */
+static uint64_t wanted_features(const struct vnet_adapter *a, uint64_t offered)
 {
 	uint64_t f = 0;
 
@@ -60,6 +64,14 @@ static uint64_t wanted_features(const struct vnet_adapter *a)
 	W(VIRTIO_F_EVENT_IDX);
 	W(VIRTIO_F_VERSION_1);
 	W(VIRTIO_F_ANY_LAYOUT);
+	if (offered & (1ull << VIRTIO_NET_F_MRG_RXBUF)) {
+		if (a->rsc_cfg4)
+			W(VIRTIO_NET_F_GUEST_TSO4);
+		if (a->rsc_cfg6)
+			W(VIRTIO_NET_F_GUEST_TSO6);
+		if (a->rsc_cfg4 || a->rsc_cfg6)
+			W(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS);
+	}
 #undef W
 	return f;
 }
@@ -105,6 +117,8 @@ static VOID read_config(struct vnet_adapter *a, BOOLEAN *mac_override)
 	a->rss_queues_cfg = 8;
 	o->tx_ip4 = o->rx_ip4 = o->tx_tcp4 = o->rx_tcp4 = o->tx_udp4 = o->rx_udp4 = TRUE;
 	o->tx_tcp6 = o->rx_tcp6 = o->tx_udp6 = o->rx_udp6 = o->lso4 = o->lso6 = TRUE;
+	o->rsc4 = o->rsc6 = TRUE;
+	a->rsc_cfg4 = a->rsc_cfg6 = TRUE;
 	*mac_override = FALSE;
 
 	NdisZeroMemory(&obj, sizeof(obj));
@@ -140,6 +154,10 @@ static VOID read_config(struct vnet_adapter *a, BOOLEAN *mac_override)
 	}
 	o->lso4 = read_int(cfg, L"*LsoV2IPv4", 1, 0, 1) != 0;
 	o->lso6 = read_int(cfg, L"*LsoV2IPv6", 1, 0, 1) != 0;
+	a->rsc_cfg4 = read_int(cfg, L"*RscIPv4", 1, 0, 1) != 0;
+	a->rsc_cfg6 = read_int(cfg, L"*RscIPv6", 1, 0, 1) != 0;
+	o->rsc4 = a->rsc_cfg4;
+	o->rsc6 = a->rsc_cfg6;
 
 	NdisReadNetworkAddress(&st, &addr, &addr_len, cfg);
 	if (st == NDIS_STATUS_SUCCESS && addr && addr_len == VNET_MAC_LEN &&
@@ -331,8 +349,11 @@ VOID vnet_fill_offload(struct vnet_adapter *a, const struct vnet_offload_cfg *c,
 {
 	NdisZeroMemory(o, sizeof(*o));
 	o->Header.Type = NDIS_OBJECT_TYPE_OFFLOAD;
-	o->Header.Revision = NDIS_OFFLOAD_REVISION_1;
-	o->Header.Size = NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_1;
+	/* Revision 3 (NDIS 6.30) carries the Rsc member. */
+	o->Header.Revision = NDIS_OFFLOAD_REVISION_3;
+	o->Header.Size = NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_3;
+	o->Rsc.IPv4.Enabled = c->rsc4;
+	o->Rsc.IPv6.Enabled = c->rsc6;
 
 	o->Checksum.IPv4Transmit.Encapsulation = NDIS_ENCAPSULATION_IEEE_802_3;
 	o->Checksum.IPv4Transmit.IpOptionsSupported = c->tx_ip4 || c->tx_tcp4 || c->tx_udp4;
@@ -370,6 +391,36 @@ VOID vnet_fill_offload(struct vnet_adapter *a, const struct vnet_offload_cfg *c,
 		o->LsoV2.IPv6.TcpOptionsSupported = NDIS_OFFLOAD_SUPPORTED;
 	}
 	(void)a;
+}
+
+/*
+ * RSC switched on or off at run time (OID_TCP_OFFLOAD_PARAMETERS). A negotiated GUEST_TSO cannot
+ * be taken back, but with CTRL_GUEST_OFFLOADS the device can be told to stop coalescing. Without
+ * it (or while frames coalesced before the command are still arriving) the device keeps sending
+ * coalesced frames, and NDIS must not see them while RSC is off (a coalesced unit could be
+ * forwarded or bridged as a datagram larger than the link MTU): the receive path then cuts them
+ * back into MTU-sized segments in software (vnet_rx_gso_segment). Called at PASSIVE_LEVEL.
+ */
+VOID vnet_apply_guest_offloads(struct vnet_adapter *a)
+{
+	struct vnet_ctrl_cmd cmd;
+	uint64_t want = 0;
+
+	if (!has(a, VIRTIO_NET_F_CTRL_GUEST_OFFLOADS))
+		return;
+	if (has(a, VIRTIO_NET_F_GUEST_CSUM))
+		want |= 1ull << VIRTIO_NET_F_GUEST_CSUM;
+	if (a->offload.rsc4 && has(a, VIRTIO_NET_F_GUEST_TSO4))
+		want |= 1ull << VIRTIO_NET_F_GUEST_TSO4;
+	if (a->offload.rsc6 && has(a, VIRTIO_NET_F_GUEST_TSO6))
+		want |= 1ull << VIRTIO_NET_F_GUEST_TSO6;
+	if (want == a->guest_offloads)
+		return;
+	if (vnet_ctrl_guest_offloads_set(a->features, want, &cmd) == VNET_OK &&
+		vnet_ctrl_send(a, &cmd) == NDIS_STATUS_SUCCESS)
+		a->guest_offloads = want;
+	else
+		VNET_LOG(DPFLTR_WARNING_LEVEL, "guest offloads not changed: segmenting in software\n");
 }
 
 VOID vnet_indicate_offload(struct vnet_adapter *a)
@@ -698,6 +749,11 @@ NDIS_STATUS vnet_hw_start(struct vnet_adapter *a)
 		}
 	}
 	(void)vnet_apply_filter(a);
+	/* After a reset the device uses every negotiated receive offload again. */
+	a->guest_offloads = a->features & ((1ull << VIRTIO_NET_F_GUEST_CSUM) |
+									   (1ull << VIRTIO_NET_F_GUEST_TSO4) |
+									   (1ull << VIRTIO_NET_F_GUEST_TSO6));
+	vnet_apply_guest_offloads(a);
 	read_link(a);
 	return NDIS_STATUS_SUCCESS;
 }
@@ -1082,7 +1138,8 @@ NDIS_STATUS NTAPI vnet_initialize(NDIS_HANDLE handle, NDIS_HANDLE driver_ctx,
 		rc = virtio_begin(&a->vdev);
 	if (rc == VIRTIO_OK)
 		rc = virtio_negotiate(&a->vdev,
-							  vnet_features_select(wanted_features(a),
+							  vnet_features_select(wanted_features(a,
+																	   virtio_device_features(&a->vdev)),
 												   virtio_device_features(&a->vdev)),
 							  &a->features);
 	if (rc != VIRTIO_OK) {
@@ -1100,6 +1157,11 @@ NDIS_STATUS NTAPI vnet_initialize(NDIS_HANDLE handle, NDIS_HANDLE driver_ctx,
 	/* Room for a whole frame with up to two VLAN tags in every receive buffer. */
 	a->rx_buf_len = (a->hdr_len + a->max_frame + 2 * VNET_VLAN_HLEN + 63u) & ~63u;
 	a->lookahead = a->max_frame;
+	/* Spare buffers for whole coalesced frames; only GUEST_TSO with MRG_RXBUF produces them. */
+	a->rsc_buf_len = 0;
+	if ((has(a, VIRTIO_NET_F_GUEST_TSO4) || has(a, VIRTIO_NET_F_GUEST_TSO6)) &&
+		has(a, VIRTIO_NET_F_MRG_RXBUF))
+		a->rsc_buf_len = (a->hdr_len + VNET_MAX_FRAME_LEN + 63u) & ~63u;
 	a->vlan_sw = TRUE;
 	vnet_offload_caps(a->features, &a->caps);
 	vnet_offload_mask(&a->offload, &a->caps);
@@ -1163,6 +1225,8 @@ NDIS_STATUS NTAPI vnet_initialize(NDIS_HANDLE handle, NDIS_HANDLE driver_ctx,
 	a->rxcfg.hdr_len = a->hdr_len;
 	a->rxcfg.mergeable = has(a, VIRTIO_NET_F_MRG_RXBUF);
 	a->rxcfg.guest_csum = has(a, VIRTIO_NET_F_GUEST_CSUM);
+	a->rxcfg.guest_tso4 = has(a, VIRTIO_NET_F_GUEST_TSO4);
+	a->rxcfg.guest_tso6 = has(a, VIRTIO_NET_F_GUEST_TSO6);
 	a->rxcfg.max_frame_len = a->max_frame + 2 * VNET_VLAN_HLEN;
 	a->rxcfg.max_buffers = a->rxq[0].size;
 

@@ -56,7 +56,20 @@ struct vnet_rxb {
 	struct vnet_rxq *q;
 	BOOLEAN posted;                /* owned by the device */
 	BOOLEAN indicated;             /* owned by NDIS */
+	BOOLEAN spare;                 /* never posted: coalesced frames or their segments */
+	struct vnet_rxb *next_free;    /* spare buffers: free list link */
 };
+
+/* Buffers outside the ring, for receive segment coalescing: whole coalesced frames (up to
+ * 64 KiB, gathered from a mergeable chain) and the segments cut from one when RSC is off. */
+struct vnet_rxpool {
+	struct vnet_rxb *bufs;
+	ULONG n;
+	ULONG nfree;
+	struct vnet_rxb *free;
+};
+#define VNET_RSC_BIG_BUFS 16u       /* coalesced frames per queue held by NDIS at once */
+#define VNET_RSC_SEG_BUFS 64u       /* segments per queue held by NDIS at once */
 
 struct vnet_rxq {
 	NDIS_SPIN_LOCK lock;            /* also held across vq_notify: stop/start rebuild vq */
@@ -76,6 +89,8 @@ struct vnet_rxq {
 	struct vnet_rx_buf *chain;     /* scratch for one mergeable packet (nbufs entries) */
 	struct vnet_rxb **chain_bufs;
 	struct vnet_rxgate gate;       /* indications vs. Pause, under lock */
+	struct vnet_rxpool big;        /* RSC: under lock */
+	struct vnet_rxpool seg;
 	BOOLEAN broken;                /* the device returned something impossible */
 };
 
@@ -147,6 +162,7 @@ static inline void vnet_stat_add(vnet_counter *p, LONG64 v)
 struct vnet_stats {
 	vnet_counter tx_ok, tx_err, tx_bytes, tx_ucast, tx_mcast, tx_bcast;
 	vnet_counter rx_ok, rx_err, rx_drop, rx_nobuf, rx_bytes, rx_ucast, rx_mcast, rx_bcast;
+	vnet_counter rsc_segs, rsc_bytes, rsc_units, rsc_aborts; /* OID_TCP_RSC_STATISTICS */
 };
 
 struct vnet_adapter {
@@ -200,6 +216,9 @@ struct vnet_adapter {
 	ULONG rss_queues_cfg;          /* *NumRssQueues */
 	struct vnet_offload_cfg offload;
 	struct vnet_offload_cfg caps;
+	BOOLEAN rsc_cfg4, rsc_cfg6;    /* *RscIPv4 / *RscIPv6: ask the device for GUEST_TSO4/6 */
+	ULONG rsc_buf_len;             /* spare buffer for a whole coalesced frame (0: no RSC) */
+	uint64_t guest_offloads;       /* what CTRL_GUEST_OFFLOADS last enabled */
 	BOOLEAN vlan_sw;               /* 802.1Q tag insertion/stripping in software */
 	ULONG vlan_id;                 /* OID_GEN_VLAN_ID, 0 = none */
 	UCHAR perm_mac[6];
@@ -264,6 +283,7 @@ VOID vnet_indicate_link(struct vnet_adapter *a);
 VOID vnet_indicate_offload(struct vnet_adapter *a);
 VOID vnet_fill_offload(struct vnet_adapter *a, const struct vnet_offload_cfg *cfg, PNDIS_OFFLOAD o);
 NDIS_STATUS vnet_ctrl_send(struct vnet_adapter *a, const struct vnet_ctrl_cmd *cmd);
+VOID vnet_apply_guest_offloads(struct vnet_adapter *a);
 NDIS_STATUS vnet_apply_filter(struct vnet_adapter *a);
 VOID vnet_program_steering(struct vnet_adapter *a);
 

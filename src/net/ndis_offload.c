@@ -55,6 +55,8 @@ PVOID vnet_ndis_rx_csum_info(uint32_t csum_flags)
 		info.Receive.TcpChecksumSucceeded = 1;
 	if (csum_flags & VNET_RX_CSUM_UDP_OK)
 		info.Receive.UdpChecksumSucceeded = 1;
+	if ((csum_flags & VNET_RX_CSUM_TCP_OK) && (csum_flags & VNET_RX_CSUM_TCP_VALUE_STALE))
+		info.Receive.TcpChecksumValueInvalid = 1;
 	return info.Value;
 }
 

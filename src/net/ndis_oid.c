@@ -38,6 +38,9 @@ _Static_assert(VNET_OID_GEN_XMIT_ERROR == OID_GEN_XMIT_ERROR, "oid");
 _Static_assert(VNET_OID_GEN_RCV_ERROR == OID_GEN_RCV_ERROR, "oid");
 _Static_assert(VNET_OID_GEN_RCV_NO_BUFFER == OID_GEN_RCV_NO_BUFFER, "oid");
 _Static_assert(VNET_OID_GEN_STATISTICS == OID_GEN_STATISTICS, "oid");
+_Static_assert(VNET_OID_TCP_RSC_STATISTICS == OID_TCP_RSC_STATISTICS, "oid");
+_Static_assert(VNET_OFFLOAD_RSC_ENABLED == NDIS_OFFLOAD_PARAMETERS_RSC_ENABLED, "offload");
+_Static_assert(VNET_OFFLOAD_RSC_DISABLED == NDIS_OFFLOAD_PARAMETERS_RSC_DISABLED, "offload");
 _Static_assert(VNET_OID_802_3_PERMANENT_ADDRESS == OID_802_3_PERMANENT_ADDRESS, "oid");
 _Static_assert(VNET_OID_802_3_CURRENT_ADDRESS == OID_802_3_CURRENT_ADDRESS, "oid");
 _Static_assert(VNET_OID_802_3_MULTICAST_LIST == OID_802_3_MULTICAST_LIST, "oid");
@@ -151,6 +154,7 @@ static NDIS_STATUS query(struct vnet_adapter *a, PNDIS_OID_REQUEST r)
 		USHORT us;
 		UCHAR mac[VNET_MAC_LEN];
 		NDIS_STATISTICS_INFO stats;
+		NDIS_RSC_STATISTICS_INFO rsc;
 		NDIS_RECEIVE_SCALE_CAPABILITIES rss;
 		NDIS_OFFLOAD off;
 		NDIS_OFFLOAD_ENCAPSULATION enc;
@@ -268,6 +272,18 @@ static NDIS_STATUS query(struct vnet_adapter *a, PNDIS_OID_REQUEST r)
 		fill_stats(a, &v.stats);
 		src_len = sizeof(v.stats);
 		break;
+	case OID_TCP_RSC_STATISTICS:
+		/* Packets: segments the device coalesced; events: coalesced units indicated; aborts:
+		 * coalesced frames segmented again because RSC was switched off. */
+		v.rsc.Header.Type = NDIS_OBJECT_TYPE_DEFAULT;
+		v.rsc.Header.Revision = NDIS_RSC_STATISTICS_REVISION_1;
+		v.rsc.Header.Size = NDIS_SIZEOF_RSC_STATISTICS_REVISION_1;
+		v.rsc.CoalescedPkts = (ULONG64)a->st.rsc_segs;
+		v.rsc.CoalescedOctets = (ULONG64)a->st.rsc_bytes;
+		v.rsc.CoalesceEvents = (ULONG64)a->st.rsc_units;
+		v.rsc.Aborts = (ULONG64)a->st.rsc_aborts;
+		src_len = NDIS_SIZEOF_RSC_STATISTICS_REVISION_1;
+		break;
 	case OID_802_3_PERMANENT_ADDRESS:
 		NdisMoveMemory(v.mac, a->perm_mac, VNET_MAC_LEN);
 		src_len = VNET_MAC_LEN;
@@ -312,11 +328,11 @@ static NDIS_STATUS query(struct vnet_adapter *a, PNDIS_OID_REQUEST r)
 		break;
 	case OID_TCP_OFFLOAD_CURRENT_CONFIG:
 		vnet_fill_offload(a, &a->offload, &v.off);
-		src_len = NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_1;
+		src_len = NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_3;
 		break;
 	case OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES:
 		vnet_fill_offload(a, &a->caps, &v.off);
-		src_len = NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_1;
+		src_len = NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_3;
 		break;
 	case OID_PNP_CAPABILITIES:
 		/* No wake-up support: every minimum wake state is "unspecified" (zero). */
@@ -458,6 +474,13 @@ static NDIS_STATUS set_offload(struct vnet_adapter *a, PVOID buf, ULONG len)
 		s = vnet_offload_apply_lso(p->LsoV2IPv4, &c.lso4);
 	if (s == VNET_OID_OK)
 		s = vnet_offload_apply_lso(p->LsoV2IPv6, &c.lso6);
+	/* RscIPv4/RscIPv6 exist from revision 3 on. */
+	if (s == VNET_OID_OK && p->Header.Revision >= NDIS_OFFLOAD_PARAMETERS_REVISION_3 &&
+		p->Header.Size >= NDIS_SIZEOF_OFFLOAD_PARAMETERS_REVISION_3) {
+		s = vnet_offload_apply_rsc(p->RscIPv4, &c.rsc4);
+		if (s == VNET_OID_OK)
+			s = vnet_offload_apply_rsc(p->RscIPv6, &c.rsc6);
+	}
 	if (s != VNET_OID_OK)
 		return map_status(s);
 	/* LSOv1 and IPsec are not offered: asking to enable them is an error. */
@@ -467,6 +490,7 @@ static NDIS_STATUS set_offload(struct vnet_adapter *a, PVOID buf, ULONG len)
 		return NDIS_STATUS_NOT_SUPPORTED;
 	vnet_offload_mask(&c, &a->caps);
 	a->offload = c;
+	vnet_apply_guest_offloads(a);
 	vnet_indicate_offload(a);
 	return NDIS_STATUS_SUCCESS;
 }

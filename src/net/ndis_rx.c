@@ -8,6 +8,13 @@
  * see vnet_rx_gather) and reposts them at once, so NDIS only ever sees single-MDL frames. The
  * copy is rare (the device only splits what does not fit) and keeps the indication path simple.
  *
+ * Receive segment coalescing (GUEST_TSO4/6, only with MRG_RXBUF): a coalesced frame of up to
+ * 64 KiB arrives over many ring buffers. It is copied into a spare buffer outside the ring
+ * (q->big) and the ring buffers are reposted at once. With RSC on it is indicated as one NBL
+ * with NDIS_RSC_NBL_INFO; with RSC off (the device may still coalesce, see
+ * vnet_apply_guest_offloads) it is cut into MTU-sized segments in other spare buffers (q->seg).
+ * No spare buffer free: the frame is dropped and counted as "no buffer"; TCP resends it.
+ *
  * Nothing the device reports is trusted: cookies, lengths, buffer counts and header fields are
  * validated (vnet_rx_*), and a packet that fails is dropped and its buffers reposted.
  *
@@ -31,13 +38,37 @@ static struct vnet_rxb *rxb_from_cookie(struct vnet_rxq *q, void *cookie)
 	return b->posted ? b : NULL;
 }
 
+static struct vnet_rxb *rxpool_get(struct vnet_rxpool *p)
+{
+	struct vnet_rxb *b = p->free;
+
+	if (b) {
+		p->free = b->next_free;
+		b->next_free = NULL;
+		p->nfree--;
+	}
+	return b;
+}
+
+static VOID rxpool_put(struct vnet_rxq *q, struct vnet_rxb *b)
+{
+	struct vnet_rxpool *p = &q->seg;
+
+	if (q->big.n && b >= q->big.bufs && b < q->big.bufs + q->big.n)
+		p = &q->big;
+	b->next_free = p->free;
+	p->free = b;
+	p->nfree++;
+}
+
 /* Caller holds q->lock. */
 static BOOLEAN rxq_post_locked(struct vnet_rxq *q, struct vnet_rxb *b)
 {
 	struct vq_sg sg[2];
 	uint16_t n = 1;
 
-	if (b->posted || b->indicated || !q->vq)
+	/* Spare buffers never go to the device. */
+	if (b->posted || b->indicated || b->spare || !q->vq)
 		return FALSE;
 	sg[0].addr = (uint64_t)b->mem.pa.QuadPart;
 	sg[0].len = b->mem.len;
@@ -55,6 +86,18 @@ static BOOLEAN rxq_post_locked(struct vnet_rxq *q, struct vnet_rxb *b)
 	return TRUE;
 }
 
+/* Caller holds q->lock: a buffer NDIS or the driver is done with goes back where it belongs. */
+static VOID rxb_release_locked(struct vnet_rxq *q, struct vnet_rxb *b)
+{
+	struct vnet_adapter *a = q->a;
+
+	b->indicated = FALSE;
+	if (b->spare)
+		rxpool_put(q, b);
+	else if (a->hw_running && !a->removed)
+		rxq_post_locked(q, b);
+}
+
 VOID vnet_rxq_fill(struct vnet_rxq *q)
 {
 	struct vnet_adapter *a = q->a;
@@ -70,6 +113,56 @@ VOID vnet_rxq_fill(struct vnet_rxq *q)
 	if (kick)
 		vq_notify(q->vq);
 	NdisReleaseSpinLock(&q->lock);
+}
+
+static NDIS_STATUS rxpool_init(struct vnet_adapter *a, struct vnet_rxq *q, struct vnet_rxpool *p,
+								ULONG n, ULONG len)
+{
+	ULONG i;
+
+	p->bufs = vnet_alloc(a, n * sizeof(*p->bufs));
+	if (!p->bufs)
+		return NDIS_STATUS_RESOURCES;
+	p->n = n;
+	for (i = 0; i < n; i++) {
+		struct vnet_rxb *b = &p->bufs[i];
+
+		b->q = q;
+		b->spare = TRUE;
+		/* The device never sees these: plain non-paged memory is enough. */
+		b->mem.va = vnet_alloc(a, len);
+		if (!b->mem.va)
+			return NDIS_STATUS_RESOURCES;
+		b->mem.len = len;
+		b->mdl = NdisAllocateMdl(a->handle, b->mem.va, len);
+		if (!b->mdl)
+			return NDIS_STATUS_RESOURCES;
+		b->nbl = NdisAllocateNetBufferAndNetBufferList(a->nbl_pool, 0, 0, b->mdl, 0, len);
+		if (!b->nbl)
+			return NDIS_STATUS_RESOURCES;
+		NET_BUFFER_LIST_MINIPORT_RESERVED(b->nbl)[0] = b;
+		b->next_free = p->free;
+		p->free = b;
+		p->nfree++;
+	}
+	return NDIS_STATUS_SUCCESS;
+}
+
+static VOID rxpool_free(struct vnet_adapter *a, struct vnet_rxpool *p)
+{
+	ULONG i;
+
+	if (p->bufs) {
+		for (i = 0; i < p->n; i++) {
+			if (p->bufs[i].nbl)
+				NdisFreeNetBufferList(p->bufs[i].nbl);
+			if (p->bufs[i].mdl)
+				NdisFreeMdl(p->bufs[i].mdl);
+			vnet_free(a, p->bufs[i].mem.va);
+		}
+	}
+	vnet_free(a, p->bufs);
+	NdisZeroMemory(p, sizeof(*p));
 }
 
 NDIS_STATUS vnet_rxq_init(struct vnet_adapter *a, struct vnet_rxq *q)
@@ -116,12 +209,20 @@ NDIS_STATUS vnet_rxq_init(struct vnet_adapter *a, struct vnet_rxq *q)
 			return NDIS_STATUS_RESOURCES;
 		NET_BUFFER_LIST_MINIPORT_RESERVED(b->nbl)[0] = b;
 	}
+	if (a->rsc_buf_len) {
+		if (rxpool_init(a, q, &q->big, VNET_RSC_BIG_BUFS, a->rsc_buf_len) != NDIS_STATUS_SUCCESS ||
+			rxpool_init(a, q, &q->seg, VNET_RSC_SEG_BUFS, a->rx_buf_len) != NDIS_STATUS_SUCCESS)
+			return NDIS_STATUS_RESOURCES;
+	}
 	return NDIS_STATUS_SUCCESS;
 }
 
 VOID vnet_rxq_free(struct vnet_adapter *a, struct vnet_rxq *q)
 {
 	ULONG i;
+
+	rxpool_free(a, &q->big);
+	rxpool_free(a, &q->seg);
 
 	if (q->bufs) {
 		for (i = 0; i < q->nbufs; i++) {
@@ -213,6 +314,7 @@ static BOOLEAN rx_prepare(struct vnet_adapter *a, struct vnet_rxb *b, struct vne
 	NET_BUFFER_LIST_INFO(nbl, Ieee8021QNetBufferListInfo) = NULL;
 	NET_BUFFER_LIST_INFO(nbl, NetBufferListHashValue) = NULL;
 	NET_BUFFER_LIST_INFO(nbl, NetBufferListHashInfo) = NULL;
+	NET_BUFFER_LIST_INFO(nbl, TcpRecvSegCoalesceInfo) = NULL;
 
 	if (a->rss_on) {
 		NdisDprAcquireSpinLock(&a->state_lock);
@@ -249,6 +351,111 @@ static BOOLEAN rx_prepare(struct vnet_adapter *a, struct vnet_rxb *b, struct vne
 	return TRUE;
 }
 
+static VOID rx_append(PNET_BUFFER_LIST *head, PNET_BUFFER_LIST *tail, struct vnet_rxb *b)
+{
+	b->indicated = TRUE;
+	if (*tail)
+		NET_BUFFER_LIST_NEXT_NBL(*tail) = b->nbl;
+	else
+		*head = b->nbl;
+	*tail = b->nbl;
+}
+
+/*
+ * Caller holds q->lock. pkt is a validated coalesced frame in q->chain[0..n): gather it into a
+ * spare buffer (the ring buffers are reposted here), then append one NBL for it (RSC on for its
+ * IP version) or one per segment (RSC off). Returns the number of NBLs appended.
+ */
+static ULONG rx_gso(struct vnet_rxq *q, uint16_t n, const struct vnet_rx_packet *pkt,
+					PNET_BUFFER_LIST *head, PNET_BUFFER_LIST *tail)
+{
+	struct vnet_adapter *a = q->a;
+	struct vnet_rxb *big = a->paused ? NULL : rxpool_get(&q->big);
+	BOOLEAN v4 = pkt->gso_type == VIRTIO_NET_HDR_GSO_TCPV4;
+	BOOLEAN rsc = v4 ? a->offload.rsc4 : a->offload.rsc6;
+	struct vnet_rx_packet p = *pkt;
+	ULONG count = 0;
+	uint16_t i;
+	int rc = VNET_ERR_INVAL;
+
+	if (big)
+		rc = vnet_rx_copy_chain(&a->rxcfg, q->chain, n, pkt, big->mem.va, big->mem.len);
+	for (i = 0; i < n; i++)
+		rxq_post_locked(q, q->chain_bufs[i]);
+	if (!big) {
+		if (a->paused)
+			STAT_ADD(a->st.rx_drop, 1);
+		else
+			STAT_ADD(a->st.rx_nobuf, 1);
+		return 0;
+	}
+	if (rc != VNET_OK) {
+		STAT_ADD(a->st.rx_err, 1);
+		rxpool_put(q, big);
+		return 0;
+	}
+	if (rsc) {
+		NDIS_RSC_NBL_INFO info;
+
+		if (!rx_prepare(a, big, &p)) {
+			STAT_ADD(a->st.rx_drop, 1);
+			rxpool_put(q, big);
+			return 0;
+		}
+		/* A coalesced unit always carries good checksums (the device vouched for the data,
+		 * the IPv4 header was checked); a TCP checksum field the device left stale is
+		 * flagged as such rather than recomputed over 64 KiB. */
+		NET_BUFFER_LIST_INFO(big->nbl, TcpIpChecksumNetBufferListInfo) = vnet_ndis_rx_csum_info(
+			(v4 ? VNET_RX_CSUM_IP_OK : 0u) | VNET_RX_CSUM_TCP_OK |
+			(p.csum_flags & VNET_RX_CSUM_TCP_VALUE_STALE));
+		info.Value = NULL;
+		info.Info.CoalescedSegCount = p.gso_segs;
+		info.Info.DupAckCount = 0;
+		NET_BUFFER_LIST_INFO(big->nbl, TcpRecvSegCoalesceInfo) = info.Value;
+		STAT_ADD(a->st.rsc_units, 1);
+		STAT_ADD(a->st.rsc_segs, p.gso_segs);
+		STAT_ADD(a->st.rsc_bytes, p.gso_payload);
+		rx_append(head, tail, big);
+		return 1;
+	}
+
+	/* RSC is off but the device still coalesced: give NDIS the segments it would have seen. */
+	STAT_ADD(a->st.rsc_aborts, 1);
+	for (i = 0; i < pkt->gso_segs; i++) {
+		struct vnet_rxb *s = rxpool_get(&q->seg);
+		struct vnet_rx_packet sp = *pkt;
+		uint32_t len;
+
+		if (!s) {
+			STAT_ADD(a->st.rx_nobuf, pkt->gso_segs - i);
+			break;
+		}
+		len = vnet_rx_gso_segment((PUCHAR)big->mem.va + a->hdr_len, pkt->frame_len, pkt, i,
+								  (PUCHAR)s->mem.va + a->hdr_len, s->mem.len - a->hdr_len);
+		if (len == 0) {
+			STAT_ADD(a->st.rx_err, 1);
+			rxpool_put(q, s);
+			break;
+		}
+		sp.frame_len = len;
+		sp.gso_type = VIRTIO_NET_HDR_GSO_NONE;
+		sp.gso_size = sp.gso_segs = 0;
+		sp.gso_payload = 0;
+		sp.info.ip_end = len;
+		/* Both checksums were just computed here. */
+		sp.csum_flags = (v4 ? VNET_RX_CSUM_IP_OK : 0u) | VNET_RX_CSUM_TCP_OK;
+		if (!rx_prepare(a, s, &sp)) {
+			STAT_ADD(a->st.rx_drop, 1);
+			rxpool_put(q, s);
+			continue;
+		}
+		rx_append(head, tail, s);
+		count++;
+	}
+	rxpool_put(q, big);
+	return count;
+}
+
 /*
  * Caller holds q->lock and has a batch of count NBLs: pass the gate or drop the batch (the
  * buffers go straight back to the device). TRUE: indicate it with rx_indicate once the lock
@@ -262,18 +469,18 @@ static BOOLEAN rx_batch_pass(struct vnet_rxq *q, PNET_BUFFER_LIST head, ULONG co
 	if (!head)
 		return FALSE;
 	if (vnet_rxgate_enter(&q->gate, count)) {
-		/* Fewer than a quarter of the buffers left with the device: let NDIS copy, so that
-		 * the buffers come straight back and the ring does not run dry. */
-		*low = (ULONG)q->posted < q->nbufs / 4;
+		/* Fewer than a quarter of the buffers left with the device (or spare): let NDIS
+		 * copy, so that the buffers come straight back and the ring does not run dry. */
+		*low = (ULONG)q->posted < q->nbufs / 4 || (q->big.n && q->big.nfree < q->big.n / 4) ||
+			   (q->seg.n && q->seg.nfree < q->seg.n / 4);
 		return TRUE;
 	}
 	for (nbl = head; nbl;) {
 		struct vnet_rxb *b = NET_BUFFER_LIST_MINIPORT_RESERVED(nbl)[0];
 
 		nbl = NET_BUFFER_LIST_NEXT_NBL(nbl);
-		b->indicated = FALSE;
 		STAT_ADD(a->st.rx_drop, 1);
-		rxq_post_locked(q, b);
+		rxb_release_locked(q, b);
 	}
 	return FALSE;
 }
@@ -296,9 +503,7 @@ static VOID rx_indicate(struct vnet_rxq *q, PNET_BUFFER_LIST head, ULONG count, 
 			struct vnet_rxb *b = NET_BUFFER_LIST_MINIPORT_RESERVED(nbl)[0];
 
 			nbl = NET_BUFFER_LIST_NEXT_NBL(nbl);
-			b->indicated = FALSE;
-			if (a->hw_running && !a->removed)
-				rxq_post_locked(q, b);
+			rxb_release_locked(q, b);
 		}
 		if (q->vq && a->hw_running && !a->removed)
 			kick = vq_kick_prepare(q->vq);
@@ -372,27 +577,27 @@ VOID vnet_rxq_receive(struct vnet_rxq *q)
 		}
 		if (rc == VNET_OK)
 			rc = vnet_rx_parse(&a->rxcfg, q->chain, n, &pkt);
-		if (rc == VNET_OK && n > 1)
-			rc = vnet_rx_gather(&a->rxcfg, q->chain, n, &pkt, b->mem.va);
-		for (i = 1; i < n; i++)
-			rxq_post_locked(q, q->chain_bufs[i]);
-		if (rc != VNET_OK) {
-			STAT_ADD(a->st.rx_err, 1);
-			rxq_post_locked(q, b);
-			continue;
+		if (rc == VNET_OK && pkt.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+			count += rx_gso(q, n, &pkt, &head, &tail);
+		} else {
+			if (rc == VNET_OK && n > 1)
+				rc = vnet_rx_gather(&a->rxcfg, q->chain, n, &pkt, b->mem.va);
+			for (i = 1; i < n; i++)
+				rxq_post_locked(q, q->chain_bufs[i]);
+			if (rc != VNET_OK) {
+				STAT_ADD(a->st.rx_err, 1);
+				rxq_post_locked(q, b);
+				continue;
+			}
+			if (a->paused || !rx_prepare(a, b, &pkt)) {
+				STAT_ADD(a->st.rx_drop, 1);
+				rxq_post_locked(q, b);
+				continue;
+			}
+			rx_append(&head, &tail, b);
+			count++;
 		}
-		if (a->paused || !rx_prepare(a, b, &pkt)) {
-			STAT_ADD(a->st.rx_drop, 1);
-			rxq_post_locked(q, b);
-			continue;
-		}
-		b->indicated = TRUE;
-		if (tail)
-			NET_BUFFER_LIST_NEXT_NBL(tail) = b->nbl;
-		else
-			head = b->nbl;
-		tail = b->nbl;
-		if (++count == VNET_RX_BATCH) {
+		if (count >= VNET_RX_BATCH) {
 			BOOLEAN low = FALSE, pass = rx_batch_pass(q, head, count, &low);
 
 			kick = vq_kick_prepare(q->vq);
@@ -435,11 +640,9 @@ VOID NTAPI vnet_return_nbls(NDIS_HANDLE ctx, PNET_BUFFER_LIST nbls, ULONG flags)
 		NdisAcquireSpinLock(&q->lock);
 		if (!b->indicated || vnet_rxgate_returned(&q->gate, 1) != VNET_OK)
 			VNET_LOG(DPFLTR_ERROR_LEVEL, "returned NBL %p was not indicated\n", nbl);
-		b->indicated = FALSE;
-		if (a->hw_running && !a->removed && q->vq) {
-			rxq_post_locked(q, b);
+		rxb_release_locked(q, b);
+		if (a->hw_running && !a->removed && q->vq)
 			kick = vq_kick_prepare(q->vq);
-		}
 		if (kick)
 			vq_notify(q->vq);
 		NdisReleaseSpinLock(&q->lock);

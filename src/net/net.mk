@@ -14,9 +14,9 @@ vdpnet_LIBS    := vnet virtio
 vdpnet_IMPORTS := ndis ntoskrnl hal
 
 HOSTTESTS += test_net_rss test_net_tx test_net_rx test_net_ctrl test_net_oid test_net_bufs \
-	test_net_health
+	test_net_health test_net_rsc
 WINETESTS += test_net_rss test_net_tx test_net_rx test_net_ctrl test_net_oid test_net_bufs \
-	test_net_health
+	test_net_health test_net_rsc
 test_net_rss_SRCS := tests/unit/test_net_rss.c
 test_net_rss_LIBS := vnet
 test_net_rss_CFLAGS := -Isrc/net
@@ -39,6 +39,10 @@ test_net_bufs_CFLAGS := -Isrc/net
 test_net_health_SRCS := tests/unit/test_net_health.c
 test_net_health_LIBS := vnet
 test_net_health_CFLAGS := -Isrc/net
+# Receive segment coalescing: GSO validation, segment counts, gathering, software segmentation.
+test_net_rsc_SRCS := tests/unit/test_net_rsc.c
+test_net_rsc_LIBS := vnet
+test_net_rsc_CFLAGS := -Isrc/net
 
 # include/ddk/ndis.h: compiles for every NDIS 6.x switch on x64 and x86 (ABI asserts included),
 # and every export it declares links against libndis.a with the right x86 decoration.

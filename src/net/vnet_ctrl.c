@@ -161,6 +161,27 @@ int vnet_ctrl_mq_pairs_set(uint64_t features, uint16_t pairs, uint16_t max_pairs
 	return VNET_OK;
 }
 
+int vnet_ctrl_guest_offloads_set(uint64_t features, uint64_t offloads, struct vnet_ctrl_cmd *out)
+{
+	const uint64_t settable = (1ull << VIRTIO_NET_F_GUEST_CSUM) |
+							  (1ull << VIRTIO_NET_F_GUEST_TSO4) |
+							  (1ull << VIRTIO_NET_F_GUEST_TSO6) |
+							  (1ull << VIRTIO_NET_F_GUEST_ECN) | (1ull << VIRTIO_NET_F_GUEST_UFO);
+	unsigned i;
+
+	if (!out || (offloads & ~settable) || (offloads & ~features))
+		return VNET_ERR_INVAL;
+	if (!has_feature(features, VIRTIO_NET_F_CTRL_VQ) ||
+		!has_feature(features, VIRTIO_NET_F_CTRL_GUEST_OFFLOADS))
+		return VNET_ERR_UNSUPPORTED;
+	out->cls = VIRTIO_NET_CTRL_GUEST_OFFLOADS;
+	out->cmd = VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET;
+	out->len = 8;
+	for (i = 0; i < 8; i++)
+		out->data[i] = (uint8_t)(offloads >> (8 * i));
+	return VNET_OK;
+}
+
 int vnet_ctrl_vlan(uint64_t features, bool add, uint16_t vid, struct vnet_ctrl_cmd *out)
 {
 	/* 0 and 4095 are reserved VLAN IDs (802.1Q). */

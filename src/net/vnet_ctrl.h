@@ -86,6 +86,11 @@ int vnet_ctrl_mac_addr_set(uint64_t features, const uint8_t *mac, struct vnet_ct
 int vnet_ctrl_mq_pairs_set(uint64_t features, uint16_t pairs, uint16_t max_pairs,
 						   struct vnet_ctrl_cmd *out);
 int vnet_ctrl_vlan(uint64_t features, bool add, uint16_t vid, struct vnet_ctrl_cmd *out);
+/*
+ * VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET: the receive offloads (bit n = VIRTIO_NET_F_n) the device may
+ * use from now on. Only GUEST_CSUM/TSO4/TSO6/ECN/UFO bits that were negotiated may be set.
+ */
+int vnet_ctrl_guest_offloads_set(uint64_t features, uint64_t offloads, struct vnet_ctrl_cmd *out);
 
 /*
  * Driver feature set for what the device offers, with the dependencies of virtio 1.2 5.1.3.1

@@ -43,6 +43,7 @@ const struct vnet_oid_info vnet_oid_table[] = {
 	{ VNET_OID_GEN_RCV_ERROR, C, 4, 0 },
 	{ VNET_OID_GEN_RCV_NO_BUFFER, C, 4, 0 },
 	{ VNET_OID_GEN_STATISTICS, Q, 0, 0 },
+	{ VNET_OID_TCP_RSC_STATISTICS, Q, 0, 0 },
 	{ VNET_OID_802_3_PERMANENT_ADDRESS, Q, 6, 0 },
 	{ VNET_OID_802_3_CURRENT_ADDRESS, Q, 6, 0 },
 	{ VNET_OID_802_3_MULTICAST_LIST, Q | S, 0, 0 },
@@ -158,6 +159,9 @@ void vnet_offload_caps(uint64_t features, struct vnet_offload_cfg *caps)
 	/* The device segments only with partial checksums: TSO without CSUM is not valid. */
 	caps->lso4 = tx && feat(features, VIRTIO_NET_F_HOST_TSO4);
 	caps->lso6 = tx && feat(features, VIRTIO_NET_F_HOST_TSO6);
+	/* The device coalesces only with GUEST_TSO, which itself needs GUEST_CSUM. */
+	caps->rsc4 = rx && feat(features, VIRTIO_NET_F_GUEST_TSO4);
+	caps->rsc6 = rx && feat(features, VIRTIO_NET_F_GUEST_TSO6);
 }
 
 void vnet_offload_keyword(uint32_t value, bool *tx, bool *rx)
@@ -190,6 +194,16 @@ enum vnet_oid_status vnet_offload_apply_lso(uint8_t value, bool *enabled)
 	}
 }
 
+enum vnet_oid_status vnet_offload_apply_rsc(uint8_t value, bool *enabled)
+{
+	switch (value) {
+	case VNET_OFFLOAD_NO_CHANGE: return VNET_OID_OK;
+	case VNET_OFFLOAD_RSC_DISABLED: *enabled = false; return VNET_OID_OK;
+	case VNET_OFFLOAD_RSC_ENABLED: *enabled = true; return VNET_OID_OK;
+	default: return VNET_OID_INVALID_DATA;
+	}
+}
+
 void vnet_offload_mask(struct vnet_offload_cfg *cfg, const struct vnet_offload_cfg *caps)
 {
 	cfg->tx_ip4 &= caps->tx_ip4;
@@ -204,6 +218,8 @@ void vnet_offload_mask(struct vnet_offload_cfg *cfg, const struct vnet_offload_c
 	cfg->rx_udp6 &= caps->rx_udp6;
 	cfg->lso4 &= caps->lso4;
 	cfg->lso6 &= caps->lso6;
+	cfg->rsc4 &= caps->rsc4;
+	cfg->rsc6 &= caps->rsc6;
 	/* LSO needs the TCP checksum of each segment. */
 	cfg->lso4 &= cfg->tx_tcp4;
 	cfg->lso6 &= cfg->tx_tcp6;

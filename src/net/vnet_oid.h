@@ -43,6 +43,7 @@
 #define VNET_OID_GEN_RCV_ERROR 0x00020104u
 #define VNET_OID_GEN_RCV_NO_BUFFER 0x00020105u
 #define VNET_OID_GEN_STATISTICS 0x00020106u
+#define VNET_OID_TCP_RSC_STATISTICS 0x0002021du
 #define VNET_OID_802_3_PERMANENT_ADDRESS 0x01010101u
 #define VNET_OID_802_3_CURRENT_ADDRESS 0x01010102u
 #define VNET_OID_802_3_MULTICAST_LIST 0x01010103u
@@ -120,6 +121,7 @@ struct vnet_offload_cfg {
 	bool tx_tcp4, rx_tcp4, tx_udp4, rx_udp4;
 	bool tx_tcp6, rx_tcp6, tx_udp6, rx_udp6;
 	bool lso4, lso6;         /* LSOv2 */
+	bool rsc4, rsc6;         /* receive segment coalescing (*RscIPv4, *RscIPv6; GUEST_TSO4/6) */
 };
 
 /* NDIS_OFFLOAD_PARAMETERS_* values (ntddndis.h). */
@@ -130,6 +132,8 @@ struct vnet_offload_cfg {
 #define VNET_OFFLOAD_TX_RX_ENABLED 4u
 #define VNET_OFFLOAD_LSOV2_DISABLED 1u
 #define VNET_OFFLOAD_LSOV2_ENABLED 2u
+#define VNET_OFFLOAD_RSC_DISABLED 1u
+#define VNET_OFFLOAD_RSC_ENABLED 2u
 
 /* What the negotiated features (bit n = VIRTIO_NET_F_n) allow. */
 void vnet_offload_caps(uint64_t features, struct vnet_offload_cfg *caps);
@@ -139,6 +143,8 @@ void vnet_offload_keyword(uint32_t value, bool *tx, bool *rx);
 enum vnet_oid_status vnet_offload_apply_csum(uint8_t value, bool *tx, bool *rx);
 /* One LSOv2 field. */
 enum vnet_oid_status vnet_offload_apply_lso(uint8_t value, bool *enabled);
+/* One RscIPv4/RscIPv6 field. */
+enum vnet_oid_status vnet_offload_apply_rsc(uint8_t value, bool *enabled);
 /* cfg &= caps, field by field. */
 void vnet_offload_mask(struct vnet_offload_cfg *cfg, const struct vnet_offload_cfg *caps);
 

@@ -44,6 +44,9 @@ struct vnet_rx_buf {
 #define VNET_RX_CSUM_TCP_OK 0x04u     /* device validated the TCP checksum (DATA_VALID) */
 #define VNET_RX_CSUM_UDP_OK 0x08u     /* device validated the UDP checksum (DATA_VALID) */
 #define VNET_RX_CSUM_PARTIAL 0x10u    /* NEEDS_CSUM: checksum must be completed in software */
+/* A GSO frame validated with DATA_VALID: the TCP checksum field was not recomputed for the
+ * coalesced frame (NDIS: TcpChecksumValueInvalid). */
+#define VNET_RX_CSUM_TCP_VALUE_STALE 0x20u
 
 struct vnet_rx_packet {
 	uint32_t frame_len;      /* total frame bytes across the chain (header excluded) */
@@ -53,6 +56,8 @@ struct vnet_rx_packet {
 	uint16_t csum_offset;
 	uint8_t gso_type;        /* VIRTIO_NET_HDR_GSO_* without the ECN bit */
 	uint16_t gso_size;
+	uint16_t gso_segs;       /* GSO: segments the frame stands for, ceil(TCP payload / gso_size) */
+	uint32_t gso_payload;    /* GSO: TCP payload bytes */
 	int parse_status;        /* vnet_parse_frame() result on the frame start */
 	struct vnet_frame_info info;
 };
@@ -80,6 +85,25 @@ int vnet_rx_parse(const struct vnet_rx_config *cfg, const struct vnet_rx_buf *bu
  */
 int vnet_rx_gather(const struct vnet_rx_config *cfg, const struct vnet_rx_buf *bufs,
 				   uint16_t nbufs, const struct vnet_rx_packet *pkt, uint8_t *first_data);
+
+/*
+ * Copy a whole validated chain (virtio header and frame) into dst, which has dst_cap bytes:
+ * used for frames larger than one posted buffer (GSO). VNET_ERR_TOO_LONG if it does not fit.
+ */
+int vnet_rx_copy_chain(const struct vnet_rx_config *cfg, const struct vnet_rx_buf *bufs,
+					   uint16_t nbufs, const struct vnet_rx_packet *pkt, uint8_t *dst,
+					   uint32_t dst_cap);
+
+/*
+ * Software segmentation of a validated GSO TCP frame (pkt from vnet_rx_parse, checksum already
+ * completed or validated), for when receive segment coalescing is switched off but the device
+ * still coalesces. Writes segment `index` (0 <= index < pkt->gso_segs) into out (cap bytes):
+ * the headers with IPv4 total length / identification / header checksum or the IPv6 payload
+ * length, TCP sequence number and flags (CWR on the first, FIN and PSH on the last segment
+ * only) adjusted and the TCP checksum computed. Returns the segment length, 0 on any error.
+ */
+uint32_t vnet_rx_gso_segment(const uint8_t *frame, uint32_t len, const struct vnet_rx_packet *pkt,
+							 uint16_t index, uint8_t *out, uint32_t cap);
 
 /*
  * VIRTIO_NET_HDR_F_NEEDS_CSUM: finish the checksum the device left partial (5.1.6.4.1): the

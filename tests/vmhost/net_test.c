@@ -970,8 +970,8 @@ static bool tcp_connect(struct tcp_conn *c, const char *label)
 }
 
 /* LSOv2 sends of 16 and 60 KiB that Linux must receive intact; its echo
- * comes back as TSO frames that the switch segments (the miniport takes no
- * GUEST_TSO), each checked and, with GUEST_CSUM, vouched for by the miniport. */
+ * comes back as TSO frames that the switch segments (RSC is off until
+ * test_rsc), each checked and, with GUEST_CSUM, vouched for by the miniport. */
 static void test_lso(const struct offload_cfg *oc, bool v6)
 {
 	static const size_t sizes[] = { 16384, 60000 };
@@ -1119,6 +1119,250 @@ static void test_link(const char *ctl)
 		OK("ICMP echo works again after the link came back");
 }
 
+/* ------------------------------------------------------------ receive segment coalescing */
+
+/* RSC is on by default (*RscIPv4 and *RscIPv6 default to 1 in the INF) where the device coalesces (GUEST_TSO
+ * with GUEST_CSUM and mergeable buffers). The tests above expect link-sized frames, so rsc_setup
+ * switches it off first: what the device still coalesces (the switch has no
+ * CTRL_GUEST_OFFLOADS) is then cut back into segments by the miniport. test_rsc switches it on
+ * again and checks that a TCP echo arrives as coalesced units carrying CoalescedSegCount. */
+#define ND_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES 0xFC01020Du
+#define ND_OID_TCP_RSC_STATISTICS 0x0002021Du
+#define RSC_OFFLOAD_REV3_SIZE 0x9c /* NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_3 */
+#define RSC_OFFLOAD_RSC 0x90       /* NDIS_OFFLOAD.Rsc: IPv4.Enabled, IPv6.Enabled */
+#define RSC_ECHO_BYTES 60000u
+
+static bool rsc_capable4, rsc_capable6;
+static uint64_t rsc_units_while_on; /* CoalesceEvents at the end of the last test_rsc */
+
+/* Rsc.IPv4/IPv6.Enabled of an NDIS_OFFLOAD query. */
+static bool rsc_query(uint32_t oid, bool *v4, bool *v6)
+{
+	uint8_t o[256];
+	uint32_t done = 0, need = 0, st;
+
+	memset(o, 0, sizeof(o));
+	*v4 = *v6 = false;
+	st = nd_oid(false, oid, o, sizeof(o), &done, &need);
+	if (st != ND_STATUS_SUCCESS || done < RSC_OFFLOAD_REV3_SIZE || o[0] != 0xA7 || o[1] < 3 ||
+	    (o[2] | o[3] << 8) < RSC_OFFLOAD_REV3_SIZE) {
+		FAIL("RSC: OID %#x: status %#x, %u bytes, revision %u: no NDIS_OFFLOAD revision 3", oid,
+		     st, done, o[1]);
+		return false;
+	}
+	*v4 = o[RSC_OFFLOAD_RSC] != 0;
+	*v6 = o[RSC_OFFLOAD_RSC + 1] != 0;
+	return true;
+}
+
+/* OID_TCP_OFFLOAD_PARAMETERS revision 3 changing only RscIPv4/RscIPv6 (1 disabled, 2 enabled). */
+static bool rsc_set(uint8_t value)
+{
+	uint8_t p[0x1a];
+	uint32_t done = 0, need = 0, st;
+
+	memset(p, 0, sizeof(p));
+	p[0] = 0x80; /* NDIS_OBJECT_TYPE_DEFAULT */
+	p[1] = 3;
+	p[2] = sizeof(p);
+	p[0x16] = p[0x17] = value;
+	st = nd_oid(true, ND_OID_TCP_OFFLOAD_PARAMETERS, p, sizeof(p), &done, &need);
+	if (st != ND_STATUS_SUCCESS) {
+		FAIL("RSC: OID_TCP_OFFLOAD_PARAMETERS RscIPv4/RscIPv6 = %u: status %#x", value, st);
+		return false;
+	}
+	return true;
+}
+
+/* OID_TCP_RSC_STATISTICS: CoalescedPkts, CoalescedOctets, CoalesceEvents, Aborts. */
+static bool rsc_stats(uint64_t v[4])
+{
+	uint8_t b[40];
+	uint32_t done = 0, need = 0, st;
+
+	memset(b, 0, sizeof(b));
+	st = nd_oid(false, ND_OID_TCP_RSC_STATISTICS, b, sizeof(b), &done, &need);
+	if (st != ND_STATUS_SUCCESS || done < sizeof(b) || b[0] != 0x80) {
+		FAIL("RSC: OID_TCP_RSC_STATISTICS: status %#x, %u bytes", st, done);
+		return false;
+	}
+	for (int i = 0; i < 4; i++) {
+		const uint8_t *q = b + 8 + 8 * i;
+		v[i] = 0;
+		for (int k = 7; k >= 0; k--)
+			v[i] = v[i] << 8 | q[k];
+	}
+	return true;
+}
+
+static void rsc_setup(void)
+{
+	bool v4, v6, c4, c6;
+
+	if (!rsc_query(ND_OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES, &v4, &v6) ||
+	    !rsc_query(ND_OID_TCP_OFFLOAD_CURRENT_CONFIG, &c4, &c6))
+		return;
+	rsc_capable4 = v4;
+	rsc_capable6 = v6;
+	if (c4 != v4 || c6 != v6) {
+		FAIL("RSC: on by default in the INF, but enabled IPv4 %d IPv6 %d with capabilities "
+		     "IPv4 %d IPv6 %d", c4, c6, v4, v6);
+		return;
+	}
+	if (!rsc_set(1) || !rsc_query(ND_OID_TCP_OFFLOAD_CURRENT_CONFIG, &c4, &c6))
+		return;
+	if (c4 || c6)
+		FAIL("RSC: still enabled after OID_TCP_OFFLOAD_PARAMETERS disabled it");
+	else if (v4 || v6)
+		OK("RSC: advertised (IPv4 %s, IPv6 %s), on by default, switched off by "
+		   "OID_TCP_OFFLOAD_PARAMETERS", v4 ? "yes" : "no", v6 ? "yes" : "no");
+	else
+		OK("RSC: not advertised (the device offers no GUEST_TSO with GUEST_CSUM and mergeable "
+		   "buffers)");
+}
+
+static void test_rsc(bool v6)
+{
+	static uint8_t r[70000];
+	const char *ipv = v6 ? "IPv6" : "IPv4";
+	const size_t ipl = v6 ? IP6_HLEN : IP_HLEN, mss = v6 ? 1440 : 1460;
+	struct tcp_conn *c;
+	uint8_t *data;
+	uint64_t before[4], after[4], end;
+	unsigned long units = 0, multi = 0, frames = 0, seg_sum = 0;
+	unsigned max_segs = 0;
+	size_t sent = 0;
+	bool c4, c6;
+
+	if (!(v6 ? rsc_capable6 : rsc_capable4))
+		return;
+	if (!rsc_stats(before))
+		return;
+	/* The LSO echo above came back coalesced while RSC was off. */
+	if (!rsc_units_while_on && before[3])
+		OK("RSC off: %llu coalesced frames from the device were cut back into segments, each "
+		   "checked by the large TCP receive test", (unsigned long long)before[3]);
+	else if (!rsc_units_while_on)
+		printf("# %s: RSC off: the device coalesced nothing\n", svc);
+	if (before[2] != rsc_units_while_on)
+		FAIL("RSC: %llu coalesced units indicated while RSC was off",
+		     (unsigned long long)(before[2] - rsc_units_while_on));
+	if (!rsc_set(2) || !rsc_query(ND_OID_TCP_OFFLOAD_CURRENT_CONFIG, &c4, &c6))
+		return;
+	if (!(v6 ? c6 : c4)) {
+		FAIL("RSC: not enabled after OID_TCP_OFFLOAD_PARAMETERS Rsc%s enabled", ipv);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	data = malloc(RSC_ECHO_BYTES);
+	if (!c || !data)
+		vh_fatal("test_rsc: out of memory");
+	for (size_t i = 0; i < RSC_ECHO_BYTES; i++)
+		data[i] = (uint8_t)(i * 11 + i / 253 + 5);
+	c->v6 = v6;
+	c->sport = v6 ? 43400 : 43300;
+	c->snd_nxt = v6 ? 0x8000000u : 0x7000000u;
+	if (!tcp_connect(c, v6 ? "RSC IPv6" : "RSC IPv4"))
+		goto out;
+	while (sent < RSC_ECHO_BYTES) {
+		size_t n = RSC_ECHO_BYTES - sent > 1400 ? 1400 : RSC_ECHO_BYTES - sent;
+		if (!tcp_send(c, 0x18, data + sent, n))
+			goto out;
+		c->snd_nxt += (uint32_t)n;
+		sent += n;
+	}
+	/* Frames may now be up to 64 KiB: wait_for/tcp_recv expect link-sized ones. */
+	end = vh_now_ns() + 20000000000ull;
+	while (c->got_len < RSC_ECHO_BYTES && vh_now_ns() < end) {
+		uint64_t info = 0;
+		size_t n = nd_recv(r, sizeof(r), &info, 500), tot, hl, dlen;
+		unsigned segs = nd_last_rsc_segs;
+		const uint8_t *t;
+		uint32_t seq;
+
+		if (n >= ETH_HLEN && get16(r + 12) == 0x0806)
+			answer_arp(r, n);
+		if (n >= ETH_HLEN && get16(r + 12) == 0x86dd)
+			answer_ns(r, n);
+		if (!n || !is_tcp(r, n, c)) {
+			frames_other += n != 0;
+			continue;
+		}
+		if (!(v6 ? check_ipv6 : check_ipv4)(r, n, info, "RSC: TCP frame"))
+			goto out;
+		tot = v6 ? IP6_HLEN + get16(r + ETH_HLEN + 4) : get16(r + ETH_HLEN + 2);
+		t = r + ETH_HLEN + ipl;
+		hl = (size_t)(t[12] >> 4) * 4;
+		if (hl < TCP_HLEN || hl > tot - ipl) {
+			FAIL("RSC: TCP header length %zu", hl);
+			goto out;
+		}
+		dlen = tot - ipl - hl;
+		seq = get32(t + 4);
+		if (dlen)
+			frames++;
+		if (n > FRAME_MAX + 4 && !segs) {
+			FAIL("RSC: a %zu-byte frame without CoalescedSegCount", n);
+			goto out;
+		}
+		if (segs) {
+			/* A coalesced unit: IP (IPv4) and TCP checksum succeeded, and a segment count
+			 * that fits its payload at the MSS we announced. */
+			if (!((info >> 3) & 1) || (!v6 && !((info >> 5) & 1))) {
+				FAIL("RSC: coalesced unit without IpChecksumSucceeded/TcpChecksumSucceeded "
+				     "(receive info %#llx)", (unsigned long long)info);
+				goto out;
+			}
+			if (segs > dlen || (size_t)segs * mss < dlen) {
+				FAIL("RSC: CoalescedSegCount %u for %zu payload bytes", segs, dlen);
+				goto out;
+			}
+			units++;
+			seg_sum += segs;
+			multi += segs > 1;
+			if (segs > max_segs)
+				max_segs = segs;
+		}
+		if (dlen && seq == c->rcv_nxt && c->got_len + dlen <= sizeof(c->got)) {
+			memcpy(c->got + c->got_len, t + hl, dlen);
+			c->got_len += dlen;
+			c->rcv_nxt += (uint32_t)dlen;
+		}
+		if (dlen)
+			tcp_send(c, 0x10, NULL, 0);
+	}
+	if (c->got_len != RSC_ECHO_BYTES || memcmp(c->got, data, RSC_ECHO_BYTES)) {
+		FAIL("RSC: %zu of %u bytes echoed back%s", c->got_len, RSC_ECHO_BYTES,
+		     c->got_len == RSC_ECHO_BYTES ? " but they differ" : "");
+		goto out;
+	}
+	if (!multi)
+		FAIL("RSC on, %s: none of %lu TCP data frames carried CoalescedSegCount > 1", ipv,
+		     frames);
+	else
+		OK("RSC on, %s: %lu of %lu TCP data frames were coalesced units (CoalescedSegCount up "
+		   "to %u, %lu segments in all, checksums succeeded); %u bytes echoed intact and in "
+		   "order", ipv, units, frames, max_segs, seg_sum, RSC_ECHO_BYTES);
+	if (rsc_stats(after)) {
+		rsc_units_while_on = after[2];
+		if (after[2] - before[2] >= units && after[0] - before[0] >= seg_sum)
+			OK("OID_TCP_RSC_STATISTICS: %llu coalesced units, %llu segments, %llu bytes",
+			   (unsigned long long)after[2], (unsigned long long)after[0],
+			   (unsigned long long)after[1]);
+		else
+			FAIL("OID_TCP_RSC_STATISTICS: %llu units and %llu segments, %lu and %lu seen",
+			     (unsigned long long)(after[2] - before[2]),
+			     (unsigned long long)(after[0] - before[0]), units, seg_sum);
+	}
+	tcp_send(c, 0x14, NULL, 0); /* RST|ACK: the later tests expect link-sized frames again */
+out:
+	rsc_set(1);
+	free(data);
+	free(c);
+}
+
+/* ------------------------------------------------------------ end of receive segment coalescing */
+
 int net_test_run(const char *service, const char *link_ctl)
 {
 	struct nd_counts cn;
@@ -1128,6 +1372,7 @@ int net_test_run(const char *service, const char *link_ctl)
 	failures = 0;
 	nd_mac(my_mac);
 	test_oids();
+	rsc_setup(); /* RSC off until test_rsc */
 	if (!test_arp())
 		return failures;
 	for (uint16_t s = 1; s <= 8; s++)
@@ -1156,6 +1401,8 @@ int net_test_run(const char *service, const char *link_ctl)
 		       "(the device offers no VIRTIO_NET_F_CSUM); offloaded sends not tested\n", svc);
 	}
 	test_offloads();
+	test_rsc(true);
+	test_rsc(false);
 	if (link_ctl)
 		test_link(link_ctl);
 	nd_counts(&cn);

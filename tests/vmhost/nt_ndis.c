@@ -487,7 +487,7 @@ typedef void NTAPI pool_free_fn(void *p, uint32_t tag);
 
 #define MAX_PARAMS 16
 #define RXQ_LEN 256
-#define RX_FRAME_MAX 65600 /* RSC (task R): a coalesced unit is up to a 64 KiB datagram */
+#define RX_FRAME_MAX 65600 /* RSC: a coalesced unit is up to a 64 KiB datagram */
 #define POOL_MAGIC 0x6c6f6f50444e4f50ull /* "PONDPool" */
 #define NBL_MAGIC  0x4c424e444e4f50ull
 #define SG_MAGIC   0x4753444e4f50ull
@@ -512,7 +512,7 @@ struct nd_nbl_block {
 struct rx_frame {
 	size_t len;
 	uint64_t csum;
-	uint16_t rsc_segs; /* RSC (task R): NetBufferListInfo[TcpRecvSegCoalesceInfo] */
+	uint16_t rsc_segs; /* RSC: NetBufferListInfo[TcpRecvSegCoalesceInfo] */
 	uint8_t data[RX_FRAME_MAX];
 };
 
@@ -2185,7 +2185,7 @@ static void NTAPI nd_NdisMIndicateReceiveNetBufferLists(void *h, nd_nbl *nbls, u
 		struct rx_copy c = { f, nb->DataLength };
 		f->len = 0;
 		f->csum = (uint64_t)(uintptr_t)nbl->NetBufferListInfo[0];
-		/* RSC (task R): CoalescedSegCount, the low 16 bits of slot 22 on x64. */
+		/* RSC: CoalescedSegCount, the low 16 bits of slot 22 on x64. */
 		f->rsc_segs = (uint16_t)(uintptr_t)nbl->NetBufferListInfo[22];
 		if (!nb_walk(nb, rx_piece, &c) || c.left)
 			vh_fatal("indicated NET_BUFFER %p: MDL chain shorter than DataLength", (void *)nb);
@@ -2240,7 +2240,7 @@ static void return_pending(void)
 	pthread_mutex_unlock(&nd.mu);
 }
 
-unsigned nd_last_rsc_segs; /* RSC (task R) */
+unsigned nd_last_rsc_segs; /* RSC */
 
 size_t nd_recv(void *buf, size_t cap, uint64_t *csum, unsigned timeout_ms)
 {
@@ -2259,7 +2259,7 @@ size_t nd_recv(void *buf, size_t cap, uint64_t *csum, unsigned timeout_ms)
 		memcpy(buf, f->data, len);
 		if (csum)
 			*csum = f->csum;
-		nd_last_rsc_segs = f->rsc_segs; /* RSC (task R) */
+		nd_last_rsc_segs = f->rsc_segs;
 		nd.rx_head = (nd.rx_head + 1) % RXQ_LEN;
 		nd.rx_count--;
 	}

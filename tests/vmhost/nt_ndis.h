@@ -69,6 +69,8 @@ uint32_t nd_send_chain(const uint8_t *const *frames, const size_t *lens, unsigne
 /* Next received frame (copied out of the indicated NET_BUFFER); returns its
  * length, 0 on timeout. *csum_info: the receive checksum NBL info. */
 size_t nd_recv(void *buf, size_t cap, uint64_t *csum_info, unsigned timeout_ms);
+/* RSC: CoalescedSegCount of the frame nd_recv returned last (0: not coalesced). */
+extern unsigned nd_last_rsc_segs;
 /* Link state indications (NDIS_STATUS_LINK_STATE) seen so far and the last
  * MediaConnectState (1 connected, 2 disconnected, 0 unknown). */
 unsigned nd_link_events(uint32_t *last_state);
