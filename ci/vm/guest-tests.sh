@@ -77,7 +77,7 @@ pe:*)
 	sys=${1#pe:}
 	run_tap "$sys" /t/vdphost --guest "/t/$sys"
 	;;
-pe-disk:* | pe-disk-poll:* | pe-disk-msix:* | pe-disk-zero:* | pe-disk-eio:*)
+pe-disk:* | pe-disk-poll:* | pe-disk-msix:* | pe-disk-zero:* | pe-disk-eio:* | pe-disk-dump:*)
 	# StorPort miniport on the modern virtio-blk device, INTx through
 	# uio_pci_generic (or HwInterrupt polled), whole-disk test; the host
 	# checks the image afterwards.
@@ -93,6 +93,8 @@ pe-disk:* | pe-disk-poll:* | pe-disk-msix:* | pe-disk-zero:* | pe-disk-eio:*)
 	pe-disk-msix:*) irq=msix ;;
 	pe-disk-zero:*) mode=zero ;;
 	pe-disk-eio:*) mode=eio ;;
+	# The live system on INTx, then the crash dump stack (no interrupts).
+	pe-disk-dump:*) mode=dump ;;
 	esac
 	# Modern-only (1042), else transitional or legacy-only (1001).
 	pci=1af4:$(find_pci 1af4 1042 >/dev/null && echo 1042 || echo 1001)
@@ -102,6 +104,20 @@ pe-disk:* | pe-disk-poll:* | pe-disk-msix:* | pe-disk-zero:* | pe-disk-eio:*)
 	esac
 	run_tap "$svc" /t/vdphost --guest --service "$svc" --pci "$pci" --irq $irq --disk-test \
 		--disk-mode $mode "/t/$sys"
+	# --- crash dump: the proof that the dump checks bite: vblkmini ignores
+	# DumpMode and asks for passive initialisation, which the dump stack lacks.
+	if [ "$mode" = dump ] && [ "$sys" != vblkmini.sys ] && [ -f /t/vblkmini.sys ]; then
+		/t/vdphost --guest --pci "$pci" --irq $irq --disk-test --disk-mode dump \
+			/t/vblkmini.sys >/tmp/out.tap 2>/tmp/err.log
+		rc=$?
+		if [ $rc -eq 71 ] && grep -q 'in dump mode' /tmp/err.log; then
+			tap "ok - vblkmini (no dump support) stopped in dump mode: $(grep -m1 -o '[A-Za-z(]*[A-Za-z)] in dump mode' /tmp/err.log)"
+		else
+			cat /tmp/err.log
+			tap "not ok - vblkmini in dump mode: status $rc (want 71 and a dump-mode violation)"
+		fi
+	fi
+	# --- end crash dump
 	;;
 # --- multi-vCPU disk test
 pe-disk-mq:*)
@@ -411,19 +427,32 @@ wdm-balloon:*)
 	# sets the target to 440 then 500 MiB of the 512 MiB guest through QMP
 	# (requests on the serial line for ci/vm/qmp-ctl.sh) and polls the
 	# statistics; the balloon's pages come from the DMA pool (real PFNs).
+	# With free-page-reporting=on the I/O manager watches reporting_vq:
+	# reported pages must read as zero when given back, and none may go
+	# back while the device still holds its report.
 	sys=${1#*:}
 	load_mod uio_pci_generic || tap "not ok - uio_pci_generic did not load"
 	run_tap vdpballoon /t/vdphost --guest --service vdpballoon --pci 1af4:1045 --irq uio \
 		--wdm-test balloon --host-ctl /dev/ttyS0 --balloon-ram 512 --dma-pool 96 "/t/$sys"
+	# The INF's switch: FreePageReporting=0 in the device key, no reporting.
+	sed 's/^\(HKR,, *FreePageReporting, *0x[0-9a-fA-F]*, *\)1/\10/' "/t/${sys%.sys}.inf" >/tmp/noreport.inf
+	if grep -q '^HKR,, *FreePageReporting, *0x[0-9a-fA-F]*, *0' /tmp/noreport.inf; then
+		run_tap vdpballoon-noreport /t/vdphost --guest --service vdpballoon --pci 1af4:1045 --irq uio \
+			--wdm-test none --inf /tmp/noreport.inf "/t/$sys"
+	else
+		tap "not ok - vdpballoon.inf has no FreePageReporting switch to turn off"
+	fi
 	# The proof that the test catches a balloon that cannot follow (the
-	# host has no pages for it) and memory touched while ballooned.
-	for inj in balloon-no-pages balloon-touch; do
+	# host has no pages for it), memory touched while ballooned, and a
+	# reported page reused before the device returned its report.
+	for inj in balloon-no-pages balloon-touch balloon-report-early; do
 		/t/vdphost --guest --pci 1af4:1045 --irq uio --wdm-test balloon --wdm-inject $inj \
 			--host-ctl /dev/ttyS0 --balloon-ram 512 --dma-pool 96 "/t/$sys" >/tmp/out.tap 2>/tmp/err.log
 		rc=$?
 		case $inj in
 		balloon-no-pages) why='balloon 440 MiB' ;;
 		balloon-touch) why='1 changed' ;;
+		balloon-report-early) why='device held its report' ;;
 		esac
 		if [ $rc -ne 0 ] && grep -q "^not ok - .*$why" /tmp/out.tap; then
 			tap "ok - broken run ($inj) detected as failing: status $rc, first: $(grep -m1 '^not ok' /tmp/out.tap | cut -c8-110)"

@@ -100,6 +100,7 @@ while read -r name test args; do
 			case "$test" in
 			pe-disk-zero:*) mode=zero ;;
 			pe-disk-eio:*) mode=eio ;;
+			pe-disk-dump:*) mode=dump ;;
 			*) mode=basic ;;
 			esac
 			"$vdphost" --disk-mode $mode --check-image "$disk" | sed "s/^\(\(not \)\{0,1\}ok - \)/\1$name: /" >>"$work/$name.out"

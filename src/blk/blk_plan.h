@@ -28,7 +28,9 @@
 #define VBLK_MAX_QUEUES             64u      /* virtqueues the driver ever uses */
 #define VBLK_DEFAULT_MAX_TRANSFER   (256u * 1024u)
 #define VBLK_MIN_QUEUE_SIZE         4u       /* hdr + data + status must fit twice over */
-#define VBLK_DUMP_QUEUE_SIZE        64u      /* dump mode: small rings, one queue */
+#define VBLK_DUMP_QUEUE_SIZE        32u      /* dump mode: one request at a time; keeps the
+                                                 * noncached memory under the 32 KiB a boot-drive
+                                                 * miniport may use there */
 #define VBLK_DUMP_MAX_TRANSFER      (64u * 1024u)
 #define VBLK_DMA_RANGES             8u       /* DISCARD/WRITE_ZEROES ranges per request */
 #define VBLK_PLAN_PAGE              4096u

@@ -38,7 +38,7 @@ expect_fail() { # mode image description
 }
 
 # mode, a pattern sector, a sector that must hold zeroes
-for spec in basic:777: zero:900:1100 eio:6000:20000; do
+for spec in basic:777: dump:777: zero:900:1100 eio:6000:20000; do
 	mode=${spec%%:*}
 	rest=${spec#*:}
 	pat=${rest%%:*}

@@ -2,7 +2,13 @@
  * the whole disk, SYNCHRONIZE CACHE, READ back and compare, and a read past
  * the end that must fail; in "zero" mode also UNMAP / WRITE SAME(16) and
  * the limits in VPD B0/B2 and READ CAPACITY(16), in "eio" mode the errors a
- * blkdebug drive injects. SCSI opcodes and CDB layouts: SBC-3 / SPC-4. */
+ * blkdebug drive injects, in "dump" mode all of it through an adapter the
+ * port started as the crash dump stack does. SCSI opcodes and CDB layouts:
+ * SBC-3 / SPC-4.
+ * Units: the test counts 512-byte image sectors everywhere (the pattern,
+ * the zero ranges, the image check); only CDBs carry logical blocks of the
+ * size READ CAPACITY reports, so a 4096-byte block at LBA L holds the
+ * patterns of sectors 8L..8L+7 and the image check needs no block size. */
 #define _GNU_SOURCE
 #include "disk_test.h"
 #include "nt_storport.h"
@@ -41,6 +47,8 @@ static enum disk_mode mode = DISK_MODE_BASIC;
 static unsigned bench_seconds;
 /* Set once the zero ranges were zeroed: from then on reads expect zeroes. */
 static bool zeroed;
+/* Logical block size (READ CAPACITY) and 512-byte sectors per block. */
+static uint32_t blk = SECTOR, spb = 1;
 
 /* Zero mode: what the test zeroes, 4 KiB aligned so that hole punching in
  * the image file needs no partial-block handling to read back as zeroes. */
@@ -55,6 +63,8 @@ static const struct zero_range {
 	{ 12288, 8, ZERO_WS },
 };
 #define NZERO (sizeof(zero_ranges) / sizeof(zero_ranges[0]))
+/* The ranges are in sectors and 4 KiB aligned: whole blocks up to 4096 bytes. */
+#define DISK_MAX_BLOCK 4096u
 #define ZERO_MIN_SECTORS 16384u
 
 int disk_mode_parse(const char *name)
@@ -67,12 +77,25 @@ int disk_mode_parse(const char *name)
 		return DISK_MODE_EIO;
 	if (!strcmp(name, "srbex"))
 		return DISK_MODE_SRBEX;
+	if (!strcmp(name, "dump"))
+		return DISK_MODE_DUMP;
 	return -1;
 }
 
 void disk_test_set_mode(enum disk_mode m)
 {
 	mode = m;
+	sp_set_dump_mode(m == DISK_MODE_DUMP ? SP_DUMP_MODE_CRASH : 0);
+}
+
+/* A sector range as the logical blocks of a CDB; the test only ever asks
+ * for whole blocks. */
+static uint64_t to_blocks(uint64_t sectors, const char *what)
+{
+	if (sectors % spb)
+		vh_fatal("disk test: %s of %llu sectors is not whole %u-byte blocks", what,
+			 (unsigned long long)sectors, blk);
+	return sectors / spb;
 }
 
 void disk_test_set_bench(unsigned seconds)
@@ -143,14 +166,15 @@ static uint8_t scsi(sp_srb *srb, const uint8_t *cdb, unsigned cdblen, void *buf,
 	return last_raw & 0x3f; /* without AUTOSENSE_VALID/QUEUE_FROZEN */
 }
 
-static uint8_t rw10(sp_srb *srb, uint8_t op, uint32_t lba, uint16_t count, void *buf,
+static uint8_t rw10(sp_srb *srb, uint8_t op, uint64_t lba, uint32_t count, void *buf,
 		    uint8_t *sense)
 {
 	uint8_t cdb[10] = { op };
+	uint32_t blocks = (uint32_t)to_blocks(count, "READ/WRITE(10) length");
 
-	be32(cdb + 2, lba);
-	cdb[7] = (uint8_t)(count >> 8);
-	cdb[8] = (uint8_t)count;
+	be32(cdb + 2, (uint32_t)to_blocks(lba, "READ/WRITE(10) LBA"));
+	cdb[7] = (uint8_t)(blocks >> 8);
+	cdb[8] = (uint8_t)blocks;
 	return scsi(srb, cdb, 10, buf, count * SECTOR,
 		    op == SCSIOP_WRITE ? SRB_FLAGS_DATA_OUT : SRB_FLAGS_DATA_IN, sense);
 }
@@ -174,10 +198,11 @@ static void issue(struct io_slot *sl, uint8_t op)
 {
 	uint8_t cdb[10] = { op };
 	void *ext = sl->srb->SrbExtension;
+	uint32_t blocks = (uint32_t)to_blocks(sl->n, "READ/WRITE(10) length");
 
-	be32(cdb + 2, (uint32_t)sl->lba);
-	cdb[7] = (uint8_t)(sl->n >> 8);
-	cdb[8] = (uint8_t)sl->n;
+	be32(cdb + 2, (uint32_t)to_blocks(sl->lba, "READ/WRITE(10) LBA"));
+	cdb[7] = (uint8_t)(blocks >> 8);
+	cdb[8] = (uint8_t)blocks;
 	memset(sl->srb, 0, sizeof(*sl->srb));
 	sl->srb->SrbExtension = ext;
 	sl->srb->Function = SRB_FUNCTION_EXECUTE_SCSI;
@@ -266,10 +291,12 @@ static int pass_part(const char *name, uint8_t op, uint64_t sectors, uint32_t ch
 	struct io_slot sl[QD];
 	uint64_t phys;
 	unsigned k = 0;
+	/* The dump port sends one request at a time. */
+	int qd = sp_dump_mode() ? 1 : QD;
 	int bad = 0;
 
 	memset(sl, 0, sizeof(sl));
-	for (int i = 0; i < QD; i++) {
+	for (int i = 0; i < qd; i++) {
 		sl[i].srb = sp_alloc_srb();
 		sl[i].buf = dma_alloc(chunk, 4096, &phys);
 		sl[i].sense = dma_alloc(64, 64, &phys);
@@ -277,7 +304,7 @@ static int pass_part(const char *name, uint8_t op, uint64_t sectors, uint32_t ch
 			vh_fatal("disk test: DMA pool exhausted");
 	}
 	for (uint64_t lba = (uint64_t)first * (chunk / SECTOR); lba < sectors && !bad;
-	     lba += (uint64_t)stride * (chunk / SECTOR), k = (k + 1) % QD) {
+	     lba += (uint64_t)stride * (chunk / SECTOR), k = (k + 1) % (unsigned)qd) {
 		struct io_slot *s = &sl[k];
 		if (s->busy)
 			bad |= finish(name, s, op);
@@ -290,7 +317,7 @@ static int pass_part(const char *name, uint8_t op, uint64_t sectors, uint32_t ch
 			memset(s->buf, 0xee, s->n * SECTOR);
 		issue(s, op);
 	}
-	for (int i = 0; i < QD; i++) {
+	for (int i = 0; i < qd; i++) {
 		if (sl[i].busy)
 			bad |= finish(name, &sl[i], op);
 		sp_free_srb(sl[i].srb);
@@ -327,7 +354,8 @@ static int pass(const char *name, uint8_t op, uint64_t sectors, uint32_t chunk)
 	int ids[VH_MAX_CPUS], bad = 0;
 	unsigned n = vh_cpu_count();
 
-	if (n == 1)
+	/* A crash dump runs on one processor. */
+	if (n == 1 || sp_dump_mode())
 		return pass_part(name, op, sectors, chunk, 0, 1);
 	for (unsigned c = 0; c < n; c++) {
 		jobs[c] = (struct pass_job){ name, op, sectors, chunk, c, n, 0 };
@@ -392,7 +420,7 @@ static int read_verify(const char *name, sp_srb *srb, uint64_t lba, uint32_t n, 
 	if (!n)
 		return 0;
 	memset(buf, 0xee, n * SECTOR);
-	st = rw10(srb, SCSIOP_READ, (uint32_t)lba, (uint16_t)n, buf, sense);
+	st = rw10(srb, SCSIOP_READ, lba, n, buf, sense);
 	if (st != SRB_STATUS_SUCCESS) {
 		printf("not ok - %s: READ(10) at LBA %llu+%u: SRB status %#x\n", name,
 		       (unsigned long long)lba, n, st);
@@ -419,7 +447,7 @@ static int write_pattern(const char *name, sp_srb *srb, uint64_t lba, uint32_t n
 		return 0;
 	for (uint32_t i = 0; i < n; i++)
 		disk_pattern(lba + i, buf + i * SECTOR);
-	st = rw10(srb, SCSIOP_WRITE, (uint32_t)lba, (uint16_t)n, buf, sense);
+	st = rw10(srb, SCSIOP_WRITE, lba, n, buf, sense);
 	if (st == SRB_STATUS_SUCCESS)
 		return 0;
 	printf("not ok - %s: WRITE(10) at LBA %llu+%u: SRB status %#x\n", name,
@@ -508,13 +536,17 @@ static int zero_ops(const char *name, sp_srb *srb, uint64_t sectors, uint8_t *bu
 	max_unmap = get_be32(buf + 20);
 	max_desc = get_be32(buf + 24);
 	max_ws = get_be64(buf + 36);
-	if (st != SRB_STATUS_SUCCESS || buf[1] != 0xb0 || max_unmap < 256 || !max_desc || max_ws < 512) {
+	if (st != SRB_STATUS_SUCCESS || buf[1] != 0xb0 || max_unmap < 256 / spb || !max_desc ||
+	    max_ws < 512 / spb) {
 		printf("not ok - %s: VPD B0: status %#x, page %#x, max unmap %u blocks in %u descriptors, max write same %llu\n",
 		       name, st, buf[1], max_unmap, max_desc, (unsigned long long)max_ws);
 		return 1;
 	}
-	printf("ok - %s: VPD B0: max unmap %u blocks in %u descriptor(s), max write same %llu blocks, WSNZ %d\n",
-	       name, max_unmap, max_desc, (unsigned long long)max_ws, buf[4] & 1);
+	/* The granularity is in logical blocks too: its size in bytes shows a
+	 * unit mix-up on a 4Kn disk at a glance. */
+	printf("ok - %s: VPD B0: max unmap %u blocks in %u descriptor(s), max write same %llu blocks, WSNZ %d, unmap granularity %u blocks (%llu bytes)\n",
+	       name, max_unmap, max_desc, (unsigned long long)max_ws, buf[4] & 1, get_be32(buf + 28),
+	       (unsigned long long)get_be32(buf + 28) * blk);
 
 	/* READ CAPACITY(16): same size as READ CAPACITY(10), LBPME set. */
 	memset(cdb, 0, sizeof(cdb));
@@ -524,14 +556,14 @@ static int zero_ops(const char *name, sp_srb *srb, uint64_t sectors, uint8_t *bu
 	memset(buf, 0, 32);
 	st = scsi(srb, cdb, 16, buf, 32, SRB_FLAGS_DATA_IN, sense);
 	rc_last = get_be64(buf);
-	if (st != SRB_STATUS_SUCCESS || rc_last + 1 != sectors || get_be32(buf + 8) != SECTOR ||
+	if (st != SRB_STATUS_SUCCESS || (rc_last + 1) * spb != sectors || get_be32(buf + 8) != blk ||
 	    !(buf[14] & 0x80)) {
 		printf("not ok - %s: READ CAPACITY(16): status %#x, last LBA %llu, block %u, LBPME %d\n",
 		       name, st, (unsigned long long)rc_last, get_be32(buf + 8), !!(buf[14] & 0x80));
 		return 1;
 	}
-	printf("ok - %s: READ CAPACITY(16): %llu sectors, LBPME 1, LBPRZ %d\n", name,
-	       (unsigned long long)sectors, !!(buf[14] & 0x40));
+	printf("ok - %s: READ CAPACITY(16): %llu blocks of %u bytes, LBPME 1, LBPRZ %d\n", name,
+	       (unsigned long long)(rc_last + 1), blk, !!(buf[14] & 0x40));
 
 	/* More descriptors than VPD B0 allows is an invalid parameter list. */
 	if (max_desc < 0xffffffffu && max_desc < 200) {
@@ -542,7 +574,7 @@ static int zero_ops(const char *name, sp_srb *srb, uint64_t sectors, uint8_t *bu
 		buf[2] = (uint8_t)((16 * n) >> 8);
 		buf[3] = (uint8_t)(16 * n);
 		for (uint32_t i = 0; i < n; i++) {
-			put_be64(buf + 8 + 16 * i, zero_ranges[0].lba + i);
+			put_be64(buf + 8 + 16 * i, zero_ranges[0].lba / spb + i);
 			be32(buf + 8 + 16 * i + 8, 1);
 		}
 		memset(cdb, 0, sizeof(cdb));
@@ -563,6 +595,8 @@ static int zero_ops(const char *name, sp_srb *srb, uint64_t sectors, uint8_t *bu
 
 	for (unsigned i = 0; i < NZERO; i++) {
 		const struct zero_range *z = &zero_ranges[i];
+		uint64_t zlba = to_blocks(z->lba, "zero range LBA");
+		uint32_t zn = (uint32_t)to_blocks(z->count, "zero range length");
 		const char *what;
 
 		memset(cdb, 0, sizeof(cdb));
@@ -571,26 +605,27 @@ static int zero_ops(const char *name, sp_srb *srb, uint64_t sectors, uint8_t *bu
 			memset(buf, 0, 24);
 			buf[1] = 22;
 			buf[3] = 16;
-			put_be64(buf + 8, z->lba);
-			be32(buf + 16, z->count);
+			put_be64(buf + 8, zlba);
+			be32(buf + 16, zn);
 			cdb[0] = SCSIOP_UNMAP;
 			cdb[8] = 24;
 			what = "UNMAP";
 			st = scsi(srb, cdb, 10, buf, 24, SRB_FLAGS_DATA_OUT, sense);
 		} else {
-			memset(buf, 0, SECTOR);
+			memset(buf, 0, blk);
 			cdb[0] = SCSIOP_WRITE_SAME16;
 			cdb[1] = z->how == ZERO_WS_UNMAP ? 0x08 : 0;
-			put_be64(cdb + 2, z->lba);
-			be32(cdb + 10, z->count);
+			put_be64(cdb + 2, zlba);
+			be32(cdb + 10, zn);
 			what = z->how == ZERO_WS_UNMAP ? "WRITE SAME(16) UNMAP=1" : "WRITE SAME(16) UNMAP=0";
-			st = scsi(srb, cdb, 16, buf, SECTOR, SRB_FLAGS_DATA_OUT, sense);
+			st = scsi(srb, cdb, 16, buf, blk, SRB_FLAGS_DATA_OUT, sense);
 		}
 		if (st == SRB_STATUS_SUCCESS) {
-			printf("ok - %s: %s of LBA %u+%u\n", name, what, z->lba, z->count);
+			printf("ok - %s: %s of LBA %llu+%u (sectors %u+%u)\n", name, what,
+			       (unsigned long long)zlba, zn, z->lba, z->count);
 		} else {
-			printf("not ok - %s: %s of LBA %u+%u: SRB status %#x, sense %#x/%#x\n", name, what,
-			       z->lba, z->count, st, sense[2] & 0x0f, sense[12]);
+			printf("not ok - %s: %s of LBA %llu+%u: SRB status %#x, sense %#x/%#x\n", name,
+			       what, (unsigned long long)zlba, zn, st, sense[2] & 0x0f, sense[12]);
 			bad++;
 		}
 	}
@@ -748,8 +783,8 @@ static int srbex_ops(const char *name, sp_srb *srb, uint64_t sectors, uint8_t *b
 
 	memset(cdb, 0, sizeof(cdb));
 	cdb[0] = SCSIOP_READ16;
-	put_be64(cdb + 2, lba);
-	be32(cdb + 10, 8);
+	put_be64(cdb + 2, to_blocks(lba, "READ(16) LBA"));
+	be32(cdb + 10, (uint32_t)to_blocks(8, "READ(16) length"));
 	memset(buf, 0xee, 8 * SECTOR);
 	st = scsi(srb, cdb, 16, buf, 8 * SECTOR, SRB_FLAGS_DATA_IN, sense);
 	for (uint32_t i = 0; st == SRB_STATUS_SUCCESS && i < 8 && !bad; i++) {
@@ -766,13 +801,13 @@ static int srbex_ops(const char *name, sp_srb *srb, uint64_t sectors, uint8_t *b
 	cdb[7] = 32 - 8; /* additional CDB length */
 	cdb[8] = SCSI_SA_READ32 >> 8;
 	cdb[9] = SCSI_SA_READ32 & 0xff;
-	put_be64(cdb + 12, lba);
+	put_be64(cdb + 12, lba / spb);
 	be32(cdb + 28, 1);
 	ext = srb->SrbExtension;
 	memset(srb, 0, sizeof(*srb));
 	srb->SrbExtension = ext;
 	srb->DataBuffer = buf;
-	srb->DataTransferLength = SECTOR;
+	srb->DataTransferLength = blk;
 	srb->SrbFlags = SRB_FLAGS_DATA_IN;
 	srb->SenseInfoBuffer = sense;
 	srb->SenseInfoBufferLength = 18;
@@ -816,6 +851,96 @@ static int report_busy(const char *name)
 	return 1;
 }
 
+/* Dump mode, before the test proper: the live system (the adapter as
+ * Windows runs it, interrupts and all) writes the first MiB, leaves QD
+ * reads in the device and crashes; the dump stack's copy of the miniport
+ * must take the device over from there. The 32 KiB is Microsoft's limit
+ * for a boot-drive miniport's noncached memory in dump mode. */
+#define DUMP_LIVE_SECTORS 2048u
+#define DUMP_NONCACHED_DOC 32768u
+
+static int dump_crash(const char *name, sp_srb *srb, uint32_t chunk, uint8_t *buf, uint8_t *sense)
+{
+	uint8_t cdb[10] = { SCSIOP_READ_CAPACITY }, st;
+	struct io_slot sl[QD];
+	uint64_t phys;
+	size_t unc;
+	int lost;
+
+	st = scsi(srb, cdb, 10, buf, 8, SRB_FLAGS_DATA_IN, sense);
+	blk = get_be32(buf + 4);
+	if (st != SRB_STATUS_SUCCESS || blk < SECTOR || blk > DISK_MAX_BLOCK || (blk & (blk - 1)) ||
+	    chunk % blk || get_be32(buf) < 2 * DUMP_LIVE_SECTORS / (blk / SECTOR)) {
+		printf("not ok - %s: live system: READ CAPACITY: status %#x, block %u\n", name, st, blk);
+		return 1;
+	}
+	spb = blk / SECTOR;
+	if (pass(name, SCSIOP_WRITE, DUMP_LIVE_SECTORS, chunk))
+		return 1;
+	/* Interrupts stop first, so the reads below are still in the device
+	 * (or its used ring) when the dump copy takes over. */
+	if (sp_crash_freeze()) {
+		printf("not ok - %s: live system: the crash could not stop its interrupts (see log)\n",
+		       name);
+		return 1;
+	}
+	memset(sl, 0, sizeof(sl));
+	for (int i = 0; i < QD; i++) {
+		/* Never freed: the device may complete them after the crash. */
+		sl[i].srb = sp_alloc_srb();
+		sl[i].buf = dma_alloc(chunk, 4096, &phys);
+		sl[i].sense = dma_alloc(64, 64, &phys);
+		if (!sl[i].srb || !sl[i].buf || !sl[i].sense)
+			vh_fatal("disk test: DMA pool exhausted");
+		sl[i].lba = (uint64_t)i * (chunk / SECTOR) % DUMP_LIVE_SECTORS;
+		sl[i].n = chunk / SECTOR;
+		issue(&sl[i], SCSIOP_READ);
+	}
+	lost = sp_crash_to_dump();
+	if (lost < 0) {
+		printf("not ok - %s: crash with %d reads in flight: the dump stack's copy of the miniport did not start (see log)\n",
+		       name, QD);
+		return 1;
+	}
+	printf("ok - %s: live system wrote %u sectors, crashed with %d of %d reads still in the device; the dump copy started (DriverEntry(NULL, NULL), HwFindAdapter with DumpMode %u, HwInitialize, all at HIGH_LEVEL, no interrupts)\n",
+	       name, DUMP_LIVE_SECTORS, lost, QD, sp_dump_mode());
+	unc = sp_uncached_size();
+	if (unc > DUMP_NONCACHED_DOC) {
+		printf("not ok - %s: the dump copy took %zu bytes of uncached extension; Microsoft's restrictions for boot-drive miniports allow 32 KiB of noncached memory in dump mode\n",
+		       name, unc);
+		return 1;
+	}
+	printf("ok - %s: the dump copy's uncached extension is %zu bytes (at most 32 KiB)\n", name, unc);
+	return 0;
+}
+
+/* READ CAPACITY(16) must agree with (10) on block count and size; a
+ * miniport without it (vblkmini) may refuse it, but cleanly. */
+static int read_capacity16(const char *name, sp_srb *srb, uint64_t blocks, uint8_t *buf,
+			   uint8_t *sense)
+{
+	uint8_t cdb[16] = { SCSIOP_SERVICE_IN16, SCSI_SAI_READ_CAPACITY16 }, st;
+	uint32_t exp;
+
+	be32(cdb + 10, 32);
+	memset(buf, 0, 32);
+	st = scsi(srb, cdb, 16, buf, 32, SRB_FLAGS_DATA_IN, sense);
+	if (st != SRB_STATUS_SUCCESS) {
+		printf("ok - %s: READ CAPACITY(16) not supported (SRB status %#x)\n", name, st);
+		return 0;
+	}
+	exp = buf[13] & 0x0f; /* logical blocks per physical block exponent */
+	if (get_be64(buf) + 1 != blocks || get_be32(buf + 8) != blk) {
+		printf("not ok - %s: READ CAPACITY(16): %llu blocks of %u bytes, READ CAPACITY(10) said %llu of %u\n",
+		       name, (unsigned long long)get_be64(buf) + 1, get_be32(buf + 8),
+		       (unsigned long long)blocks, blk);
+		return 1;
+	}
+	printf("ok - %s: READ CAPACITY(16): %llu blocks of %u bytes, %u per physical block\n", name,
+	       (unsigned long long)blocks, blk, 1u << exp);
+	return 0;
+}
+
 int disk_test_run(const char *name)
 {
 	uint8_t cdb[16], *buf, *sense;
@@ -826,9 +951,12 @@ int disk_test_run(const char *name)
 	sp_srb *srb;
 	uint8_t st;
 
-	/* The benchmark uses the largest request the miniport takes, up to 1 MiB. */
+	/* The benchmark uses the largest request the miniport takes, up to 1 MiB
+	 * (in whole 4 KiB, so in whole blocks of any size the test accepts). */
 	chunk = bench_seconds ? BENCH_SEQ_BYTES : 64 * 1024;
-	if (max != 0xffffffffu && max >= SECTOR && max < chunk)
+	if (max != 0xffffffffu && max >= DISK_MAX_BLOCK && max < chunk)
+		chunk = max & ~(DISK_MAX_BLOCK - 1);
+	else if (max != 0xffffffffu && max >= SECTOR && max < chunk)
 		chunk = max & ~(SECTOR - 1);
 	srb = sp_alloc_srb();
 	buf = dma_alloc(chunk, 4096, &phys);
@@ -837,6 +965,8 @@ int disk_test_run(const char *name)
 		printf("not ok - %s: disk test buffers\n", name);
 		return 1;
 	}
+	if (mode == DISK_MODE_DUMP && dump_crash(name, srb, chunk, buf, sense))
+		return 1;
 	if (mode == DISK_MODE_SRBEX) {
 		if (sp_use_srb_ex(true)) {
 			printf("not ok - %s: SRB_EX mode: the miniport does not declare SRB_TYPE_FLAG_STORAGE_REQUEST_BLOCK with BTL8 addresses\n",
@@ -872,13 +1002,23 @@ int disk_test_run(const char *name)
 	st = scsi(srb, cdb, 10, buf, 8, SRB_FLAGS_DATA_IN, sense);
 	last = get_be32(buf);
 	bsize = get_be32(buf + 4);
-	if (st != SRB_STATUS_SUCCESS || bsize != SECTOR || last == 0 || last == 0xffffffffu) {
+	/* 512..4096, a power of two: whole blocks of the 4 KiB aligned ranges. */
+	if (st != SRB_STATUS_SUCCESS || bsize < SECTOR || bsize > DISK_MAX_BLOCK ||
+	    (bsize & (bsize - 1)) || last == 0 || last == 0xffffffffu) {
 		printf("not ok - %s: READ CAPACITY: status %#x, last LBA %u, block %u\n", name, st, last, bsize);
 		return failed + 1;
 	}
-	sectors = (uint64_t)last + 1;
-	printf("ok - %s: READ CAPACITY: %llu sectors of %u bytes\n", name,
-	       (unsigned long long)sectors, bsize);
+	blk = bsize;
+	spb = bsize / SECTOR;
+	sectors = ((uint64_t)last + 1) * spb;
+	printf("ok - %s: READ CAPACITY: %llu blocks of %u bytes (%llu sectors)\n", name,
+	       (unsigned long long)last + 1, bsize, (unsigned long long)sectors);
+	failed += read_capacity16(name, srb, (uint64_t)last + 1, buf, sense);
+	if (chunk % bsize) {
+		printf("not ok - %s: maximum transfer %u is not whole %u-byte blocks\n", name, chunk,
+		       bsize);
+		return failed + 1;
+	}
 	if (bench_seconds) {
 		failed += disk_bench(name, srb, sectors, chunk, sense);
 		dma_free(buf);
@@ -891,7 +1031,7 @@ int disk_test_run(const char *name)
 	if (pass(name, SCSIOP_WRITE, sectors, chunk))
 		return failed + 1;
 	printf("ok - %s: WRITE(10) of the whole disk, %u-byte requests, %d outstanding (%.2f s)\n",
-	       name, chunk, QD, (double)(vh_now_ns() - t0) / 1e9);
+	       name, chunk, sp_dump_mode() ? 1 : QD, (double)(vh_now_ns() - t0) / 1e9);
 
 	if (mode == DISK_MODE_EIO)
 		failed += eio_after_write(name, srb, chunk, buf, sense);
@@ -907,10 +1047,19 @@ int disk_test_run(const char *name)
 	if (pass(name, SCSIOP_READ, sectors, chunk))
 		return failed + 1;
 	printf("ok - %s: READ(10) of the whole disk matches the pattern, %d outstanding (%.2f s)\n",
-	       name, QD, (double)(vh_now_ns() - t0) / 1e9);
+	       name, sp_dump_mode() ? 1 : QD, (double)(vh_now_ns() - t0) / 1e9);
 
 	if (mode == DISK_MODE_EIO)
 		failed += eio_after_read(name, srb, chunk, buf, sense);
+	if (mode == DISK_MODE_DUMP) {
+		/* The dump writer ends with a flush: the dump must be on the disk. */
+		memset(cdb, 0, sizeof(cdb));
+		cdb[0] = SCSIOP_SYNCHRONIZE_CACHE;
+		st = scsi(srb, cdb, 10, NULL, 0, 0, sense);
+		printf("%s - %s: final SYNCHRONIZE CACHE of the dump: SRB status %#x\n",
+		       st == SRB_STATUS_SUCCESS ? "ok" : "not ok", name, st);
+		failed += st != SRB_STATUS_SUCCESS;
+	}
 	if (mode == DISK_MODE_SRBEX)
 		failed += srbex_ops(name, srb, sectors, buf, sense);
 	if (mode == DISK_MODE_ZERO && !zero_ops(name, srb, sectors, buf, sense)) {
@@ -923,7 +1072,7 @@ int disk_test_run(const char *name)
 		failed++;
 	}
 
-	st = rw10(srb, SCSIOP_READ, (uint32_t)sectors, 1, buf, sense);
+	st = rw10(srb, SCSIOP_READ, sectors, spb, buf, sense);
 	printf("%s - %s: READ(10) past the end fails (SRB status %#x)\n",
 	       st != SRB_STATUS_SUCCESS ? "ok" : "not ok", name, st);
 	failed += st == SRB_STATUS_SUCCESS;

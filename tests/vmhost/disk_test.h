@@ -14,8 +14,16 @@
  *          (ci/vm/blkdebug-eio.conf holds the same numbers)
  *   srbex  basic with STORAGE_REQUEST_BLOCKs (CDB16 blocks, BTL8 address),
  *          plus READ(16) and a 32-byte CDB the miniport must reject; fails
- *          unless the miniport declared SRB_TYPE_FLAG_STORAGE_REQUEST_BLOCK */
-enum disk_mode { DISK_MODE_BASIC, DISK_MODE_ZERO, DISK_MODE_EIO, DISK_MODE_SRBEX };
+ *          unless the miniport declared SRB_TYPE_FLAG_STORAGE_REQUEST_BLOCK
+ *   dump   the live adapter writes the first MiB and crashes with reads
+ *          in flight; the driver's copy is started as the crash dump stack
+ *          does (sp_crash_to_dump: DriverEntry(NULL, NULL), DumpMode, no
+ *          interrupts, HIGH_LEVEL, one request at a time) and runs basic,
+ *          ending with SYNCHRONIZE CACHE; the image is basic's
+ * Every mode works in the logical blocks READ CAPACITY reports (512..4096
+ * bytes); the pattern and the zero ranges stay in 512-byte sectors, so the
+ * image check is the same for any block size. */
+enum disk_mode { DISK_MODE_BASIC, DISK_MODE_ZERO, DISK_MODE_EIO, DISK_MODE_SRBEX, DISK_MODE_DUMP };
 
 #define DISK_EIO_READ_LBA 6000u
 #define DISK_EIO_WRITE_LBA 20000u

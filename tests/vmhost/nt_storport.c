@@ -29,7 +29,16 @@
  * STORAGE_REQUEST_BLOCKs built from the issuer's SRBs.
  * Every buffer the miniport can hand to the device (device extension,
  * uncached extension, SRB extension, data buffers) comes from the DMA
- * pool, so physical addresses are real inside the guest. */
+ * pool, so physical addresses are real inside the guest.
+ * Dump mode (sp_set_dump_mode, then sp_crash_to_dump on a running adapter;
+ * what the crash dump / hibernation stack does): the live adapter loses its
+ * interrupts with requests in flight, the driver's entry point runs again
+ * with two NULL arguments (the dump stack's copy of the miniport), then
+ * HwFindAdapter with ConfigInfo->DumpMode and a DumpRegion, no interrupt
+ * connected, every callback at HIGH_LEVEL without port locks, one request
+ * at a time, the port polling HwInterrupt until it completes; a small
+ * uncached extension; DPCs, timers, passive initialisation, work items and
+ * the registry do not exist there, so using any of them is fatal. */
 #define _GNU_SOURCE
 #include "inf_reg.h"
 #include "nt_storport.h"
@@ -58,6 +67,14 @@
 #define STOR_STATUS_NOT_IMPLEMENTED 0xC1000002u
 #define STOR_STATUS_INVALID_PARAMETER 0xC1000006u
 #define HW_INIT_MIN_SIZE offsetof(sp_hw_init_data, HwBuildIo)
+/* Dump mode: the dump stack's memory is set aside at boot and small.
+ * Microsoft's restrictions for boot-drive miniports: no more than 32 KiB of
+ * noncached memory (the disk test fails above that); the dump common
+ * buffer (MINIPORT_DUMP_POINTERS.CommonBufferSize) is capped at 64 KiB,
+ * which is refused here. DumpRegion: one physically contiguous block. */
+#define SP_DUMP_UNCACHED_MAX (64u * 1024u)
+#define SP_DUMP_REGION_SIZE (64u * 1024u)
+#define SP_DUMP_POLL_US 20u
 
 /* A request from the issuer (disk test) until sp_wait hands it back:
  * HELD in the port (LUN/adapter busy, or waiting to be resubmitted after
@@ -119,11 +136,47 @@ static struct {
 	nt_kdpc resume_dpc;
 	nt_ktimer retry_timer;
 	bool resume_ready;
+	/* dump mode (DUMP_MODE_*, 0: normal): pending until the crash */
+	uint8_t dump, dump_pending;
+	bool reentering;
+	nt_status (*dump_entry)(void *ctx);
+	void *dump_entry_ctx;
+	void *dump_region;
 } sp = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 bool sp_registered(void)
 {
 	return sp.registered;
+}
+
+void sp_set_dump_mode(uint8_t mode)
+{
+	sp.dump_pending = mode;
+}
+
+void sp_set_dump_entry(nt_status (*entry)(void *ctx), void *ctx)
+{
+	sp.dump_entry = entry;
+	sp.dump_entry_ctx = ctx;
+}
+
+size_t sp_uncached_size(void)
+{
+	return sp.uncached_size;
+}
+
+uint8_t sp_dump_mode(void)
+{
+	return sp.dump;
+}
+
+/* What the dump stack lacks: a miniport that relies on it hangs or
+ * crashes the dump on Windows. */
+static void dump_forbidden(const char *what)
+{
+	if (sp.dump)
+		vh_fatal("%s in dump mode (DumpMode %u): the crash dump / hibernation stack runs at "
+			 "HIGH_LEVEL with no DPCs, timers, work items or passive level", what, sp.dump);
 }
 
 /* ------------------------------------------------------------ init */
@@ -132,8 +185,8 @@ static void NTAPI resume_dpc(nt_kdpc *dpc, void *ctx, void *a1, void *a2);
 
 static nt_status NTAPI sp_StorPortInitialize(void *arg1, void *arg2, sp_hw_init_data *hw, void *ctx)
 {
-	(void)arg2;
-	if (!arg1 || !hw) {
+	/* The dump stack's copy of the miniport gets two NULL arguments. */
+	if (!hw || (!arg1 && !(sp.reentering && !arg2))) {
 		vh_log("StorPortInitialize: NULL DriverObject or HW_INITIALIZATION_DATA");
 		return STATUS_INVALID_PARAMETER;
 	}
@@ -550,10 +603,10 @@ static void complete_srb(void *mp)
 	o->completions++;
 	/* A BUSY completion frees nothing in the device: it does not count
 	 * towards the completions a busy LUN waits for. */
-	resume = (status & 0x3f) != SRB_STATUS_BUSY && count_completion_locked(o);
+	resume = (status & 0x3f) != SRB_STATUS_BUSY && count_completion_locked(o) && !sp.dump;
 	/* SRB_STATUS_BUSY: StorPort requeues the request and sends it again
 	 * later; the issuer never sees it. */
-	if ((status & 0x3f) == SRB_STATUS_BUSY && o->retries < SP_BUSY_RETRIES) {
+	if ((status & 0x3f) == SRB_STATUS_BUSY && o->retries < SP_BUSY_RETRIES && !sp.dump) {
 		o->retries++;
 		o->state = OS_HELD;
 		o->seq = ++sp.seq;
@@ -673,6 +726,7 @@ static void NTAPI sp_StorPortNotification(uint32_t type, void *ext, ...)
 	case SP_RequestTimerCall: {
 		sp_hw_timer *fn = __builtin_va_arg(ap, sp_hw_timer *);
 		uint32_t us = __builtin_va_arg(ap, uint32_t);
+		dump_forbidden("StorPortNotification(RequestTimerCall)");
 		sp.timer_fn = fn;
 		if (!fn || !us) {
 			nt_KeCancelTimer(&sp.timer);
@@ -684,6 +738,7 @@ static void NTAPI sp_StorPortNotification(uint32_t type, void *ext, ...)
 	case SP_EnablePassiveInitialization: {
 		sp_hw_passive_init *fn = __builtin_va_arg(ap, sp_hw_passive_init *);
 		uint8_t *ok = __builtin_va_arg(ap, uint8_t *);
+		dump_forbidden("StorPortEnablePassiveInitialization");
 		if (!sp.in_find_or_init)
 			vh_fatal("EnablePassiveInitialization outside HwFindAdapter/HwInitialize");
 		sp.passive = fn;
@@ -694,6 +749,7 @@ static void NTAPI sp_StorPortNotification(uint32_t type, void *ext, ...)
 	case SP_InitializeDpc: {
 		sp_stor_dpc *d = __builtin_va_arg(ap, sp_stor_dpc *);
 		sp_hw_dpc_routine *fn = __builtin_va_arg(ap, sp_hw_dpc_routine *);
+		dump_forbidden("StorPortInitializeDpc");
 		if (!d || !fn)
 			vh_fatal("StorPortInitializeDpc: NULL argument");
 		nt_KeInitializeDpc(&d->Dpc, sp_dpc_trampoline, (void *)fn);
@@ -705,7 +761,9 @@ static void NTAPI sp_StorPortNotification(uint32_t type, void *ext, ...)
 		void *a1 = __builtin_va_arg(ap, void *);
 		void *a2 = __builtin_va_arg(ap, void *);
 		uint8_t *ok = __builtin_va_arg(ap, uint8_t *);
-		uint8_t r = nt_KeInsertQueueDpc(&d->Dpc, a1, a2);
+		uint8_t r;
+		dump_forbidden("StorPortIssueDpc");
+		r = nt_KeInsertQueueDpc(&d->Dpc, a1, a2);
 		if (ok)
 			*ok = r;
 		break;
@@ -811,6 +869,11 @@ static void *NTAPI sp_StorPortGetUncachedExtension(void *ext, sp_port_config *cf
 		vh_fatal("StorPortGetUncachedExtension outside HwFindAdapter");
 	if (sp.uncached)
 		return len <= sp.uncached_size ? sp.uncached : NULL;
+	if (sp.dump && len > SP_DUMP_UNCACHED_MAX) {
+		vh_log("StorPortGetUncachedExtension(%u) in dump mode: over the dump stack's %u bytes",
+		       len, SP_DUMP_UNCACHED_MAX);
+		return NULL;
+	}
 	sp.uncached = dma_alloc(len, 4096, &phys);
 	if (sp.uncached)
 		sp.uncached_size = len;
@@ -1154,6 +1217,8 @@ static uint8_t NTAPI sp_StorPortSynchronizeAccess(void *ext, sp_hw_sync_routine 
 #define EXT_INIT_PERF_OPTS 14 /* ExtFunctionInitializePerformanceOptimizations */
 #define EXT_GET_STARTIO_PERF 15 /* ExtFunctionGetStartIoPerformanceParameters */
 #define EXT_GET_CURRENT_PROCESSOR 17 /* ExtFunctionGetCurrentProcessorNumber */
+#define EXT_WORKER_FIRST 29 /* ExtFunctionInitializeWorker, QueueWorkItem, FreeWorker, */
+#define EXT_TIMER_LAST 34   /* InitializeTimer, RequestTimer, FreeTimer */
 
 /* PERF_CONFIGURATION_DATA, x64 */
 struct sp_perf_config {
@@ -1263,8 +1328,15 @@ static uint32_t NTAPI sp_StorPortExtendedFunction(uint32_t code, void *ext, ...)
 	uint32_t r = STOR_STATUS_NOT_IMPLEMENTED;
 
 	check_ext(ext, "StorPortExtendedFunction");
+	if (code >= EXT_WORKER_FIRST && code <= EXT_TIMER_LAST)
+		dump_forbidden("StorPortInitializeWorker/QueueWorkItem/InitializeTimer/RequestTimer");
 	__builtin_ms_va_start(ap, ext);
-	if (code == EXT_GET_MSI_INFO) {
+	if (sp.dump && (code == EXT_GET_MSI_INFO || code == EXT_INIT_PERF_OPTS ||
+			code == EXT_GET_STARTIO_PERF)) {
+		/* No interrupts, one processor: nothing to tell or tune. */
+		vh_log("StorPortExtendedFunction(%u) in dump mode: not implemented", code);
+		r = code == EXT_GET_MSI_INFO ? STOR_STATUS_UNSUCCESSFUL : STOR_STATUS_NOT_IMPLEMENTED;
+	} else if (code == EXT_GET_MSI_INFO) {
 		uint32_t id = __builtin_va_arg(ap, uint32_t);
 		struct sp_msi_info *mi = __builtin_va_arg(ap, struct sp_msi_info *);
 		if (!mi) {
@@ -1550,12 +1622,16 @@ int sp_start_adapter(const char *pci_spec, const char *irq_mode)
 		vh_log("no StorPort miniport registered");
 		return -1;
 	}
-	sp.uio = irq_mode && !strcmp(irq_mode, "uio");
-	sp.msix = irq_mode && !strcmp(irq_mode, "msix");
-	if (pci_open(pci_spec, &sp.pci) || (sp.msix && pci_vfio_bind(&sp.pci)) ||
-	    pci_enable(&sp.pci))
+	/* The dump stack connects no interrupt, and finds the device the
+	 * crashed system left open. */
+	sp.uio = !sp.dump && irq_mode && !strcmp(irq_mode, "uio");
+	sp.msix = !sp.dump && irq_mode && !strcmp(irq_mode, "msix");
+	if (!sp.dump && (pci_open(pci_spec, &sp.pci) || (sp.msix && pci_vfio_bind(&sp.pci)) ||
+			 pci_enable(&sp.pci)))
 		return -1;
-	if (sp.uio && pci_uio_bind(&sp.pci))
+	/* A line left masked by uio_pci_generic (an interrupt nobody took, as
+	 * after a crash-dump run) would never fire again. */
+	if (sp.uio && (pci_uio_bind(&sp.pci) || pci_intx_unmask(&sp.pci)))
 		return -1;
 	pci_cfg_read(&sp.pci, 0x3c, &line, 1);
 
@@ -1594,6 +1670,21 @@ int sp_start_adapter(const char *pci_spec, const char *irq_mode)
 	sp.cfg.SpecificLuExtensionSize = sp.hw.SpecificLuExtensionSize;
 	sp.cfg.SrbExtensionSize = sp.hw.SrbExtensionSize;
 	sp.cfg.MaximumNumberOfLogicalUnits = 1;
+	if (sp.dump) {
+		uint64_t pa;
+
+		sp.dump_region = dma_alloc(SP_DUMP_REGION_SIZE, 4096, &pa);
+		if (!sp.dump_region) {
+			vh_log("dump mode: no DMA memory for the DumpRegion");
+			return -1;
+		}
+		sp.cfg.DumpMode = sp.dump;
+		sp.cfg.DumpRegion.VirtualBase = sp.dump_region;
+		sp.cfg.DumpRegion.PhysicalBase = (int64_t)pa;
+		sp.cfg.DumpRegion.Length = SP_DUMP_REGION_SIZE;
+		sp.cfg.BusInterruptLevel = 0;
+		sp.cfg.BusInterruptVector = 0;
+	}
 
 	sp.ext = dma_alloc(sp.hw.DeviceExtensionSize ? sp.hw.DeviceExtensionSize : 16, 4096, &phys);
 	if (sp.hw.SpecificLuExtensionSize)
@@ -1606,8 +1697,10 @@ int sp_start_adapter(const char *pci_spec, const char *irq_mode)
 	nt_KeInitializeDpc(&sp.timer_dpc, sp_timer_trampoline, NULL);
 
 	sp.in_find_or_init = true;
-	vh_set_irql(PASSIVE_LEVEL);
+	/* A crash dump starts the adapter at the crash, interrupts off. */
+	vh_set_irql(sp.dump ? HIGH_LEVEL : PASSIVE_LEVEL);
 	r = sp.hw.HwFindAdapter(sp.ext, sp.hw_context, NULL, NULL, &sp.cfg, &again);
+	vh_set_irql(PASSIVE_LEVEL);
 	if (r != SP_RETURN_FOUND) {
 		vh_log("HwFindAdapter returned %u (SP_RETURN_FOUND is 1)", r);
 		sp.in_find_or_init = false;
@@ -1631,6 +1724,22 @@ int sp_start_adapter(const char *pci_spec, const char *irq_mode)
 		for (unsigned m = 0; m < sp.msi_count; m++)
 			fcntl(sp.pci.msix_fd[m], F_SETFL, fcntl(sp.pci.msix_fd[m], F_GETFL) | O_NONBLOCK);
 		vh_log("MSI-X: %u messages through vfio", sp.msi_count);
+	}
+	if (sp.dump) {
+		sp.stop = false;
+		sp.irq_nthreads = 0;
+		sp.started = true;
+		vh_set_irql(HIGH_LEVEL);
+		r = sp.hw.HwInitialize(sp.ext);
+		vh_set_irql(PASSIVE_LEVEL);
+		sp.in_find_or_init = false;
+		if (!r) {
+			vh_log("HwInitialize returned FALSE (dump mode)");
+			return -1;
+		}
+		vh_log("dump mode %u: adapter started without interrupts; uncached extension %zu bytes",
+		       sp.dump, sp.uncached_size);
+		return 0;
 	}
 	/* Interrupts are connected before HwInitialize runs, as in Windows:
 	 * MSI-X on one thread per processor, a line on one thread. */
@@ -1788,11 +1897,14 @@ static void issue(struct outstanding *o)
 	gen = o->gen;
 	pthread_mutex_unlock(&sp.mu);
 
-	vh_set_irql(DISPATCH_LEVEL);
+	vh_set_irql(sp.dump ? HIGH_LEVEL : DISPATCH_LEVEL);
 	if (!sp.hw.HwBuildIo || sp.hw.HwBuildIo(sp.ext, mp)) {
-		startio_enter(&old, &old2, true);
+		/* The dump port has one thread and takes no locks. */
+		if (!sp.dump)
+			startio_enter(&old, &old2, true);
 		sp.hw.HwStartIo(sp.ext, mp);
-		startio_leave(old, old2, true);
+		if (!sp.dump)
+			startio_leave(old, old2, true);
 	} else {
 		/* HwBuildIo returning FALSE means the miniport completed it;
 		 * by now the issuer may have reused the slot (gen). */
@@ -1846,6 +1958,10 @@ static void submit(sp_srb *srb, const uint8_t *cdb32)
 			o = &sp.out[i];
 	if (!o)
 		vh_fatal("too many outstanding SRBs");
+	for (int i = 0; sp.dump && i < SP_MAX_OUTSTANDING; i++)
+		if (sp.out[i].state != OS_FREE)
+			vh_fatal("dump mode: a second request while SRB %p is outstanding (the dump "
+				 "port sends one at a time)", (void *)sp.out[i].srb);
 	*o = (struct outstanding){ .srb = srb, .mp = srb, .ex = sp.srb_ex, .cdb32 = cdb32,
 				   .length = srb->DataTransferLength, .gen = ++sp.gen };
 	srb->SrbStatus = SRB_STATUS_PENDING;
@@ -1912,6 +2028,20 @@ uint8_t sp_wait(sp_srb *srb, unsigned timeout_ms)
 			o = &sp.out[i];
 	if (!o)
 		vh_fatal("sp_wait(%p): SRB was never submitted", (void *)srb);
+	/* Dump mode: nothing else runs; the port polls HwInterrupt at
+	 * HIGH_LEVEL between short stalls until the request completes. */
+	while (sp.dump && o->state != OS_DONE && vh_now_ns() < deadline) {
+		nt_irql irql = vh_irql();
+
+		pthread_mutex_unlock(&sp.mu);
+		vh_set_irql(HIGH_LEVEL);
+		if (sp.hw.HwInterrupt(sp.ext))
+			__atomic_add_fetch(&sp.claimed, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&sp.interrupts, 1, __ATOMIC_RELAXED);
+		nt_KeStallExecutionProcessor(SP_DUMP_POLL_US);
+		vh_set_irql(irql);
+		pthread_mutex_lock(&sp.mu);
+	}
 	/* Short slices: the busy watch runs while the issuer waits. */
 	while (o->state != OS_DONE && vh_now_ns() < deadline) {
 		struct timespec ts;
@@ -1951,6 +2081,77 @@ uint8_t sp_execute_cdb32(sp_srb *srb, const uint8_t cdb[32], unsigned timeout_ms
 	memcpy(srb->Cdb, cdb, 16);
 	submit(srb, cdb);
 	return sp_wait(srb, timeout_ms);
+}
+
+/* The crash: the live adapter's interrupts stop (other processors are
+ * frozen, queued DPCs have run), its requests stay in the device, and the
+ * dump stack's copy of the miniport takes over the device: DriverEntry(NULL,
+ * NULL) at HIGH_LEVEL, then the adapter start in dump mode. */
+int sp_crash_freeze(void)
+{
+	if (!sp.started || !sp.dump_pending || !sp.dump_entry || sp.dump) {
+		vh_log("crash to dump: needs a running adapter, a dump mode and the entry point");
+		return -1;
+	}
+	__atomic_store_n(&sp.stop, true, __ATOMIC_RELEASE);
+	for (unsigned c = 0; c < sp.irq_nthreads; c++)
+		vh_thread_join(sp.irq_threads[c]);
+	sp.irq_nthreads = 0;
+	nt_KeCancelTimer(&sp.timer);
+	nt_KeCancelTimer(&sp.retry_timer);
+	if (!vh_sched_idle(5000)) {
+		vh_log("crash to dump: DPCs of the live adapter still running after 5 s");
+		return -1;
+	}
+	return 0;
+}
+
+int sp_crash_to_dump(void)
+{
+	unsigned lost = 0;
+	nt_status st;
+
+	if (sp.irq_nthreads && sp_crash_freeze())
+		return -1;
+	if (!sp.started || !sp.dump_pending || !sp.dump_entry || sp.dump)
+		return -1;
+	pthread_mutex_lock(&sp.mu);
+	for (int i = 0; i < SP_MAX_OUTSTANDING; i++) {
+		if (sp.out[i].state == OS_ISSUED || sp.out[i].state == OS_HELD)
+			lost++;
+		/* Their buffers stay allocated: the device may still write them. */
+		sp.out[i] = (struct outstanding){ .state = OS_FREE };
+	}
+	sp.lun_busy = sp.adapter_busy = false;
+	sp.lun_left = sp.adapter_left = 0;
+	sp.busy_idle_since = 0;
+	sp.srb_ex = false;
+	pthread_mutex_unlock(&sp.mu);
+	/* Everything the live instance had stays where it was; the copy
+	 * starts from nothing. */
+	sp.registered = sp.started = false;
+	sp.ext = sp.lu_ext = sp.uncached = NULL;
+	sp.uncached_size = 0;
+	sp.passive = NULL;
+	sp.timer_fn = NULL;
+	sp.perf_flags = sp.channels = sp.redir_first = sp.redir_last = 0;
+	sp.msi_count = 0;
+	sp.uio = sp.msix = false;
+	sp.interrupts = sp.claimed = 0;
+	sp.dump = sp.dump_pending;
+	vh_log("crash: %u request(s) left in the device; the dump stack's copy of the miniport "
+	       "starts (DumpMode %u)", lost, sp.dump);
+	sp.reentering = true;
+	vh_set_irql(HIGH_LEVEL);
+	st = sp.dump_entry(sp.dump_entry_ctx);
+	vh_set_irql(PASSIVE_LEVEL);
+	sp.reentering = false;
+	if (st < 0 || !sp.registered) {
+		vh_log("crash to dump: DriverEntry(NULL, NULL) returned %#x%s", (uint32_t)st,
+		       sp.registered ? "" : " without StorPortInitialize");
+		return -1;
+	}
+	return sp_start_adapter(NULL, NULL) ? -1 : (int)lost;
 }
 
 void sp_stop_adapter(void)

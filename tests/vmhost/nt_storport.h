@@ -416,6 +416,30 @@ bool sp_srb_ex_active(void);
  * carries everything else. Returns the SrbStatus (with flag bits). */
 uint8_t sp_execute_cdb32(sp_srb *srb, const uint8_t cdb[32], unsigned timeout_ms);
 
+/* ---- crash dump / hibernation ----
+ * sp_set_dump_mode before sp_start_adapter, which starts the live adapter;
+ * sp_crash_to_dump then restarts it as the dump stack does
+ * (ConfigInfo->DumpMode = mode, a DumpRegion, no interrupts, callbacks at
+ * HIGH_LEVEL, one request at a time polled through HwInterrupt). 0: normal. */
+#define SP_DUMP_MODE_CRASH 1
+#define SP_DUMP_MODE_HIBER 2
+#define SP_DUMP_MODE_MARK_MEMORY 3
+#define SP_DUMP_MODE_RESUME 4
+void sp_set_dump_mode(uint8_t mode);
+/* The driver's entry point as the dump stack calls it: (NULL, NULL). */
+void sp_set_dump_entry(nt_status (*entry)(void *ctx), void *ctx);
+/* The crash on a running adapter (sp_set_dump_mode first): interrupts
+ * stop with requests in flight, the entry point runs again, the adapter
+ * starts in dump mode. Returns the requests lost in the device, or -1. */
+int sp_crash_to_dump(void);
+/* Its first half: the live adapter's interrupts, timers and DPCs stop;
+ * requests submitted after it stay in the device. 0 or -1. */
+int sp_crash_freeze(void);
+/* The dump mode in force (0 until sp_crash_to_dump). */
+uint8_t sp_dump_mode(void);
+/* Bytes of the uncached extension the miniport took. */
+size_t sp_uncached_size(void);
+
 /* ---- busy handling (StorPortDeviceBusy/Ready, StorPortBusy/Ready) ----
  * While the LUN or the adapter is busy, new requests wait in the port; a
  * request the miniport completes with SRB_STATUS_BUSY goes back to the

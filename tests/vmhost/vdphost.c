@@ -137,6 +137,13 @@ static int ndis_session(const char *service, const char *pci, const char *irq)
 	return failed;
 }
 
+/* The dump stack's copy of a StorPort miniport (--disk-mode dump): the
+ * entry point again, with two NULL arguments as crashdmp passes them. */
+static nt_status sp_dump_entry(void *ctx)
+{
+	return ((nt_driver_object *)ctx)->DriverInit(NULL, NULL);
+}
+
 static void *session_main(void *arg)
 {
 	struct session *ss = arg;
@@ -173,6 +180,7 @@ static void *session_main(void *arg)
 		pci = NULL;
 	}
 	if (st >= 0 && pci) {
+		sp_set_dump_entry(sp_dump_entry, drv);
 		if (!sp_registered()) {
 			printf("not ok - %s: --pci given but the driver did not call StorPortInitialize\n",
 			       service);
@@ -214,7 +222,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: vdphost [--guest] [--service NAME] [--expect-status HEX]\n"
 			"               [--pci VVVV:DDDD|BDF [--irq uio|poll|msix] [--disk-test]] DRIVER.sys\n"
-			"               [--disk-mode basic|zero|eio|srbex] [--inject corrupt-read-byte|drop-completion]\n"
+			"               [--disk-mode basic|zero|eio|srbex|dump] [--inject corrupt-read-byte|drop-completion]\n"
 			"               [--bench SECONDS] [--inf FILE]\n"
 			"               [--net-test [--link-ctl DEV]] [--param NAME=VALUE]\n"
 			"               [--net-inject corrupt-rx|drop-send-complete]\n"
@@ -223,7 +231,7 @@ static void usage(void)
 			"               [--host-ctl DEV] [--balloon-ram MB] [--dma-pool MB]\n"
 			"       vdphost --serial-peer UNIX-SOCKET\n"
 			"       vdphost --echo-server PORT\n"
-			"       vdphost [--disk-mode basic|zero|eio|srbex] --check-image|--write-image FILE\n");
+			"       vdphost [--disk-mode basic|zero|eio|srbex|dump] --check-image|--write-image FILE\n");
 	exit(2);
 }
 
