@@ -489,11 +489,16 @@ static BOOLEAN dpc_enter(struct vnet_adapter *a)
 static VOID NTAPI vnet_dpc(NDIS_HANDLE ctx, PVOID dpc_ctx, PVOID throttle, PVOID reserved)
 {
 	struct vnet_adapter *a = ctx;
-	LONG bits = InterlockedExchange(&a->isr_bits, 0);
+	LONG bits;
 
-	(void)dpc_ctx;
 	(void)throttle;
 	(void)reserved;
+	/* Queued by NdisMQueueDpcEx for steering, not by the interrupt: leave the ISR bits. */
+	if (dpc_ctx == VNET_STEER_CTX) {
+		vnet_steer_drain(a);
+		return;
+	}
+	bits = InterlockedExchange(&a->isr_bits, 0);
 	if (!dpc_enter(a))
 		return;
 	service_all(a, (bits & VIRTIO_PCI_ISR_CONFIG) != 0);
@@ -528,9 +533,12 @@ static VOID NTAPI vnet_msi_dpc(NDIS_HANDLE ctx, ULONG msg, PVOID dpc_ctx, PVOID 
 	struct vnet_adapter *a = ctx;
 	ULONG i;
 
-	(void)dpc_ctx;
 	(void)throttle;
 	(void)reserved;
+	if (dpc_ctx == VNET_STEER_CTX) {
+		vnet_steer_drain(a);
+		return;
+	}
 	if (!dpc_enter(a))
 		return;
 	/* Plain MSI (not MSI-X): virtio vectors are unused, so the message means "look at all". */
@@ -590,30 +598,47 @@ static NDIS_STATUS register_interrupts(struct vnet_adapter *a)
 			  ic.MessageInfoTable->MessageCount > 0 && a->vdev.msix_cap != 0;
 	a->msg_count = a->msix ? ic.MessageInfoTable->MessageCount : 0;
 	a->msg_info = ic.MessageInfoTable;
+	/* Steering DPCs go to processors of group 0 only; with one processor nothing changes. */
+	a->steer_cpus = KeQueryActiveProcessorCount(NULL);
+	if (a->steer_cpus > VNET_STEER_CPUS)
+		a->steer_cpus = VNET_STEER_CPUS;
+	if (a->steer_cpus > sizeof(KAFFINITY) * 8)
+		a->steer_cpus = sizeof(KAFFINITY) * 8;
+	if (a->steer_cpus < 2)
+		a->steer_cpus = 0;
 	return NDIS_STATUS_SUCCESS;
 }
 
-/* Spread queues over the messages NDIS granted (the INF asks for 2 per pair + 2). */
+/* Spread queues over the messages NDIS granted (the INF asks for 2 per pair + 2): receive
+ * queues take consecutive messages, which Windows spreads over consecutive processors. */
 static VOID assign_vectors(struct vnet_adapter *a)
 {
-	ULONG i, n = a->msg_count;
+	uint16_t rx[VNET_MAX_PAIRS], tx[VNET_MAX_PAIRS], cfg;
+	ULONG i;
 
-	a->config_msix = VIRTIO_MSI_NO_VECTOR;
-	for (i = 0; i < a->pairs; i++)
-		a->rxq[i].msix = a->txq[i].msix = VIRTIO_MSI_NO_VECTOR;
-	if (!a->msix)
-		return;
-	a->config_msix = 0;
+	vnet_rss_assign_vectors(a->msix ? a->msg_count : 0, a->pairs, rx, tx, &cfg);
+	a->config_msix = cfg == VNET_VECTOR_NONE ? VIRTIO_MSI_NO_VECTOR : cfg;
 	for (i = 0; i < a->pairs; i++) {
-		if (n >= 2u * a->pairs + 1) {
-			a->rxq[i].msix = (uint16_t)(1 + 2 * i);
-			a->txq[i].msix = (uint16_t)(2 + 2 * i);
-		} else if (n >= a->pairs + 1u) {
-			a->rxq[i].msix = a->txq[i].msix = (uint16_t)(1 + i);
-		} else {
-			a->rxq[i].msix = a->txq[i].msix = 0;
-		}
+		a->rxq[i].msix = rx[i] == VNET_VECTOR_NONE ? VIRTIO_MSI_NO_VECTOR : rx[i];
+		a->txq[i].msix = tx[i] == VNET_VECTOR_NONE ? VIRTIO_MSI_NO_VECTOR : tx[i];
 	}
+}
+
+/* Receive queue whose interrupt runs on processor `cpu` (group 0), for the RSS table. */
+uint16_t vnet_queue_for_cpu(struct vnet_adapter *a, ULONG group, ULONG cpu)
+{
+	uint64_t masks[VNET_MAX_PAIRS];
+	ULONG i;
+
+	for (i = 0; i < a->pairs && i < VNET_MAX_PAIRS; i++) {
+		ULONG m = a->rxq[i].msix;
+
+		masks[i] = 0;
+		if (a->msix && a->msg_info && group == 0 && m < a->msg_count &&
+			m < a->msg_info->MessageCount)
+			masks[i] = (uint64_t)a->msg_info->MessageInfo[m].TargetProcessorSet;
+	}
+	return vnet_rss_cpu_queue(masks, (uint16_t)i, cpu);
 }
 
 /* ------------------------------------------------------------------ device start/stop */
@@ -947,6 +972,8 @@ static VOID free_adapter(struct vnet_adapter *a)
 	vnet_unmap_resources(a);
 	NdisFreeSpinLock(&a->ctrl_lock);
 	NdisFreeSpinLock(&a->state_lock);
+	for (i = 0; i < VNET_STEER_CPUS; i++)
+		NdisFreeSpinLock(&a->steer[i].lock);
 	NdisFreeMemoryWithTagPriority(a->handle, a, VNET_TAG);
 }
 
@@ -1112,6 +1139,8 @@ NDIS_STATUS NTAPI vnet_initialize(NDIS_HANDLE handle, NDIS_HANDLE driver_ctx,
 		a->rxq[i].a = a;
 		a->txq[i].a = a;
 	}
+	for (i = 0; i < VNET_STEER_CPUS; i++)
+		NdisAllocateSpinLock(&a->steer[i].lock);
 
 	NdisZeroMemory(&reg, sizeof(reg));
 	reg.Header.Type = NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES;

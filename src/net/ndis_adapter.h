@@ -165,6 +165,21 @@ struct vnet_stats {
 	vnet_counter rsc_segs, rsc_bytes, rsc_units, rsc_aborts; /* OID_TCP_RSC_STATISTICS */
 };
 
+/*
+ * Receive steering ("Indicating RSS Receive Data"): frames whose indirection-table processor is
+ * not the one running the receive DPC wait here, in arrival order, until a DPC queued on that
+ * processor with NdisMQueueDpcEx indicates them. They already passed their queue's gate, so
+ * Pause waits for them; the ring buffers themselves bound the memory.
+ */
+#define VNET_STEER_CPUS 64u
+#define VNET_STEER_CTX ((PVOID)(ULONG_PTR)0x5354) /* MiniportDpcContext of steering DPCs */
+#define VNET_RSS_NO_CPU 0xFFu
+
+struct vnet_steer {
+	NDIS_SPIN_LOCK lock;
+	PNET_BUFFER_LIST head, tail;
+};
+
 struct vnet_adapter {
 	NDIS_HANDLE handle;            /* MiniportAdapterHandle */
 	NDIS_HANDLE dma;
@@ -231,6 +246,10 @@ struct vnet_adapter {
 	BOOLEAN dev_rss;               /* VIRTIO_NET_F_RSS negotiated and its limits usable */
 	struct vnet_rss_limits rss_lim;
 	ULONG rss_hash_info;           /* NDIS hash information as set */
+	UCHAR rss_cpu[VNET_RSS_TABLE_MAX]; /* indirection table processors, under state_lock */
+	ULONG rss_cpu_mask;            /* table length - 1 */
+	ULONG steer_cpus;              /* processors that can be steered to (0: no steering) */
+	struct vnet_steer steer[VNET_STEER_CPUS];
 	NDIS_SPIN_LOCK state_lock;     /* filter/RSS updates vs. the receive path */
 	BOOLEAN link_up;
 	ULONG64 link_speed;
@@ -279,6 +298,7 @@ VOID vnet_hw_stop(struct vnet_adapter *a);
 VOID vnet_hw_stop_status(struct vnet_adapter *a, NDIS_STATUS status);
 BOOLEAN vnet_any_broken(struct vnet_adapter *a);
 VOID vnet_check_pause_done(struct vnet_adapter *a);
+uint16_t vnet_queue_for_cpu(struct vnet_adapter *a, ULONG group, ULONG cpu);
 VOID vnet_indicate_link(struct vnet_adapter *a);
 VOID vnet_indicate_offload(struct vnet_adapter *a);
 VOID vnet_fill_offload(struct vnet_adapter *a, const struct vnet_offload_cfg *cfg, PNDIS_OFFLOAD o);
@@ -311,6 +331,8 @@ NDIS_STATUS vnet_rxq_init(struct vnet_adapter *a, struct vnet_rxq *q);
 VOID vnet_rxq_free(struct vnet_adapter *a, struct vnet_rxq *q);
 VOID vnet_rxq_fill(struct vnet_rxq *q);
 VOID vnet_rxq_receive(struct vnet_rxq *q);
+/* Steering DPC on the current processor: indicate what waits for it. */
+VOID vnet_steer_drain(struct vnet_adapter *a);
 VOID vnet_rxq_gate(struct vnet_rxq *q, BOOLEAN open);
 BOOLEAN vnet_rxq_idle(struct vnet_rxq *q);
 

@@ -359,6 +359,7 @@ static NDIS_STATUS set_rss(struct vnet_adapter *a, PVOID buf, ULONG len)
 	PNDIS_RECEIVE_SCALE_PARAMETERS p = buf;
 	struct vnet_rss_config *cfg;
 	uint16_t table[VNET_RSS_TABLE_MAX];
+	UCHAR cpus[VNET_RSS_TABLE_MAX];
 	ULONG i, n, entry;
 	enum vnet_oid_status s;
 	uint32_t types;
@@ -384,6 +385,7 @@ static NDIS_STATUS set_rss(struct vnet_adapter *a, PVOID buf, ULONG len)
 		return NDIS_STATUS_RESOURCES;
 	NdisAcquireSpinLock(&a->state_lock);
 	*cfg = a->rss;
+	NdisMoveMemory(cpus, a->rss_cpu, sizeof(cpus));
 	NdisReleaseSpinLock(&a->state_lock);
 
 	types = cfg->hash_types;
@@ -410,8 +412,8 @@ static NDIS_STATUS set_rss(struct vnet_adapter *a, PVOID buf, ULONG len)
 	for (i = 0; i < n && i < VNET_RSS_TABLE_MAX; i++)
 		table[i] = cfg->table[i];
 	if (!(p->Flags & NDIS_RSS_PARAM_FLAG_ITABLE_UNCHANGED)) {
-		/* NDIS 6.20+ tables are PROCESSOR_NUMBER entries; RSS here only annotates the hash, so
-		 * a processor number maps onto a queue by modulo. */
+		/* NDIS 6.20+ tables are PROCESSOR_NUMBER entries; each processor maps onto the receive
+		 * queue whose message interrupts it (modulo when none does). */
 		entry = p->Header.Revision >= NDIS_RECEIVE_SCALE_PARAMETERS_REVISION_2 ?
 					sizeof(PROCESSOR_NUMBER) : sizeof(UCHAR);
 		if (p->IndirectionTableOffset > len ||
@@ -428,8 +430,11 @@ static NDIS_STATUS set_rss(struct vnet_adapter *a, PVOID buf, ULONG len)
 		for (i = 0; i < n; i++) {
 			const UCHAR *e = (const UCHAR *)buf + p->IndirectionTableOffset + i * entry;
 			ULONG cpu = entry == sizeof(UCHAR) ? e[0] : ((const PROCESSOR_NUMBER *)e)->Number;
+			ULONG group = entry == sizeof(UCHAR) ? 0 : ((const PROCESSOR_NUMBER *)e)->Group;
 
-			table[i] = (uint16_t)(cpu % a->pairs);
+			table[i] = vnet_queue_for_cpu(a, group, cpu);
+			/* Steering reaches group 0 only; other entries are indicated where they arrive. */
+			cpus[i] = group == 0 && cpu < VNET_STEER_CPUS ? (UCHAR)cpu : VNET_RSS_NO_CPU;
 		}
 	}
 	if (types == 0) {
@@ -443,6 +448,8 @@ static NDIS_STATUS set_rss(struct vnet_adapter *a, PVOID buf, ULONG len)
 	if (rc == VNET_OK) {
 		NdisAcquireSpinLock(&a->state_lock);
 		a->rss = *cfg;
+		NdisMoveMemory(a->rss_cpu, cpus, sizeof(cpus));
+		a->rss_cpu_mask = cfg->table_len ? cfg->table_len - 1 : 0;
 		a->rss_hash_info = p->HashInformation;
 		a->rss_on = TRUE;
 		NdisReleaseSpinLock(&a->state_lock);

@@ -456,6 +456,14 @@ static ULONG rx_gso(struct vnet_rxq *q, uint16_t n, const struct vnet_rx_packet 
 	return count;
 }
 
+/* Fewer than a quarter of the buffers left with the device (or spare): let NDIS copy, so that
+ * the buffers come straight back and the ring does not run dry. Under q->lock. */
+static BOOLEAN rx_low_locked(struct vnet_rxq *q)
+{
+	return (ULONG)q->posted < q->nbufs / 4 || (q->big.n && q->big.nfree < q->big.n / 4) ||
+		   (q->seg.n && q->seg.nfree < q->seg.n / 4);
+}
+
 /*
  * Caller holds q->lock and has a batch of count NBLs: pass the gate or drop the batch (the
  * buffers go straight back to the device). TRUE: indicate it with rx_indicate once the lock
@@ -469,10 +477,7 @@ static BOOLEAN rx_batch_pass(struct vnet_rxq *q, PNET_BUFFER_LIST head, ULONG co
 	if (!head)
 		return FALSE;
 	if (vnet_rxgate_enter(&q->gate, count)) {
-		/* Fewer than a quarter of the buffers left with the device (or spare): let NDIS
-		 * copy, so that the buffers come straight back and the ring does not run dry. */
-		*low = (ULONG)q->posted < q->nbufs / 4 || (q->big.n && q->big.nfree < q->big.n / 4) ||
-			   (q->seg.n && q->seg.nfree < q->seg.n / 4);
+		*low = rx_low_locked(q);
 		return TRUE;
 	}
 	for (nbl = head; nbl;) {
@@ -486,7 +491,8 @@ static BOOLEAN rx_batch_pass(struct vnet_rxq *q, PNET_BUFFER_LIST head, ULONG co
 }
 
 /* Called without the lock, after rx_batch_pass. */
-static VOID rx_indicate(struct vnet_rxq *q, PNET_BUFFER_LIST head, ULONG count, BOOLEAN low)
+static VOID rx_indicate(struct vnet_rxq *q, PNET_BUFFER_LIST head, ULONG count, BOOLEAN low,
+						ULONG parts)
 {
 	struct vnet_adapter *a = q->a;
 	ULONG flags = NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL;
@@ -510,9 +516,155 @@ static VOID rx_indicate(struct vnet_rxq *q, PNET_BUFFER_LIST head, ULONG count, 
 		if (kick)
 			vq_notify(q->vq);
 	}
-	if (vnet_rxgate_leave(&q->gate, count, low ? count : 0) != VNET_OK)
+	if (vnet_rxgate_leave_parts(&q->gate, parts, count, low ? count : 0) != VNET_OK)
 		VNET_LOG(DPFLTR_ERROR_LEVEL, "receive gate out of balance\n");
 	NdisDprReleaseSpinLock(&q->lock);
+}
+
+/* ------------------------------------------------------------------ RSS steering */
+
+static struct vnet_rxq *rx_nbl_queue(PNET_BUFFER_LIST nbl)
+{
+	return ((struct vnet_rxb *)NET_BUFFER_LIST_MINIPORT_RESERVED(nbl)[0])->q;
+}
+
+/* The indirection table's processor for a hashed NBL, VNET_RSS_NO_CPU when it has none.
+ * Read without the lock: a table being replaced only sends a frame to a valid old choice. */
+static ULONG rx_table_cpu(struct vnet_adapter *a, PNET_BUFFER_LIST nbl)
+{
+	ULONG cpu;
+
+	if (NET_BUFFER_LIST_GET_HASH_FUNCTION(nbl) == 0)
+		return VNET_RSS_NO_CPU;
+	cpu = a->rss_cpu[NET_BUFFER_LIST_GET_HASH_VALUE(nbl) & a->rss_cpu_mask &
+					 (VNET_RSS_TABLE_MAX - 1)];
+	return cpu < a->steer_cpus ? cpu : VNET_RSS_NO_CPU;
+}
+
+/*
+ * After rx_batch_pass and without q->lock: move the NBLs whose table processor is another one
+ * to that processor's list and queue a DPC there (NdisMQueueDpcEx); *head and *count keep the
+ * rest, which the caller indicates here as one gate part (none left: nothing to indicate).
+ */
+static VOID rx_steer(struct vnet_rxq *q, PNET_BUFFER_LIST *head, ULONG *count)
+{
+	struct vnet_adapter *a = q->a;
+	PNET_BUFFER_LIST nbl, next, keep = NULL, *kt = &keep;
+	PROCESSOR_NUMBER pn;
+	ULONG64 targets = 0;
+	ULONG kept = 0, moved = 0, cpu, msg;
+
+	if (!a->steer_cpus || !a->rss_on || !a->intr)
+		return;
+	KeGetCurrentProcessorNumberEx(&pn);
+	if (pn.Group != 0)
+		return;
+	for (nbl = *head; nbl; nbl = next) {
+		struct vnet_steer *s;
+
+		next = NET_BUFFER_LIST_NEXT_NBL(nbl);
+		NET_BUFFER_LIST_NEXT_NBL(nbl) = NULL;
+		cpu = rx_table_cpu(a, nbl);
+		if (cpu == VNET_RSS_NO_CPU || cpu == pn.Number) {
+			*kt = nbl;
+			kt = &NET_BUFFER_LIST_NEXT_NBL(nbl);
+			kept++;
+			continue;
+		}
+		if (moved++ == 0) {
+			/* Each steered NBL ends its own gate part; the batch's part stays with the
+			 * NBLs kept here, or goes to the first steered one when none is kept. */
+			NdisDprAcquireSpinLock(&q->lock);
+			vnet_rxgate_split(&q->gate, *count - 1);
+			NdisDprReleaseSpinLock(&q->lock);
+		}
+		s = &a->steer[cpu];
+		NdisDprAcquireSpinLock(&s->lock);
+		if (s->tail)
+			NET_BUFFER_LIST_NEXT_NBL(s->tail) = nbl;
+		else
+			s->head = nbl;
+		s->tail = nbl;
+		NdisDprReleaseSpinLock(&s->lock);
+		targets |= 1ull << cpu;
+	}
+	*head = keep;
+	*count = kept;
+	if (!moved)
+		return;
+	/* split() above counted one part per NBL; the kept ones end with a single leave. */
+	if (kept > 1) {
+		NdisDprAcquireSpinLock(&q->lock);
+		if (vnet_rxgate_leave_parts(&q->gate, kept - 1, 0, 0) != VNET_OK)
+			VNET_LOG(DPFLTR_ERROR_LEVEL, "receive gate out of balance\n");
+		NdisDprReleaseSpinLock(&q->lock);
+	}
+	msg = a->msix && q->msix < a->msg_count ? q->msix : 0;
+	for (cpu = 0; cpu < a->steer_cpus; cpu++) {
+		GROUP_AFFINITY ga;
+
+		if (!(targets & (1ull << cpu)))
+			continue;
+		NdisZeroMemory(&ga, sizeof(ga));
+		ga.Mask = (KAFFINITY)1 << cpu;
+		ga.Group = 0;
+		/* Already queued there: that DPC has not taken the list yet and sees these too. */
+		(void)NdisMQueueDpcEx(a->intr, msg, &ga, VNET_STEER_CTX);
+	}
+	/* Frames steered here earlier go first: flows keep their order. */
+	if (keep && a->steer[pn.Number].head)
+		vnet_steer_drain(a);
+}
+
+VOID vnet_steer_drain(struct vnet_adapter *a)
+{
+	PNET_BUFFER_LIST list;
+	PROCESSOR_NUMBER pn;
+	struct vnet_steer *s;
+
+	KeGetCurrentProcessorNumberEx(&pn);
+	if (pn.Group != 0 || pn.Number >= a->steer_cpus)
+		return;
+	InterlockedIncrement(&a->dpc_active);
+	s = &a->steer[pn.Number];
+	NdisDprAcquireSpinLock(&s->lock);
+	list = s->head;
+	s->head = s->tail = NULL;
+	NdisDprReleaseSpinLock(&s->lock);
+	while (list) {
+		struct vnet_rxq *q = rx_nbl_queue(list);
+		PNET_BUFFER_LIST run = list, last = list, nbl;
+		ULONG n = 1;
+		BOOLEAN low;
+
+		/* Consecutive NBLs of one queue go up together. */
+		while (NET_BUFFER_LIST_NEXT_NBL(last) && rx_nbl_queue(NET_BUFFER_LIST_NEXT_NBL(last)) == q) {
+			last = NET_BUFFER_LIST_NEXT_NBL(last);
+			n++;
+		}
+		list = NET_BUFFER_LIST_NEXT_NBL(last);
+		NET_BUFFER_LIST_NEXT_NBL(last) = NULL;
+		NdisDprAcquireSpinLock(&q->lock);
+		if (a->removed) {
+			/* Surprise removal: nobody is there to take them. */
+			for (nbl = run; nbl;) {
+				struct vnet_rxb *b = NET_BUFFER_LIST_MINIPORT_RESERVED(nbl)[0];
+
+				nbl = NET_BUFFER_LIST_NEXT_NBL(nbl);
+				STAT_ADD(a->st.rx_drop, 1);
+				rxb_release_locked(q, b);
+			}
+			if (vnet_rxgate_leave_parts(&q->gate, n, n, n) != VNET_OK)
+				VNET_LOG(DPFLTR_ERROR_LEVEL, "receive gate out of balance\n");
+			NdisDprReleaseSpinLock(&q->lock);
+			continue;
+		}
+		low = rx_low_locked(q);
+		NdisDprReleaseSpinLock(&q->lock);
+		rx_indicate(q, run, n, low, n);
+	}
+	vnet_check_pause_done(a);
+	InterlockedDecrement(&a->dpc_active);
 }
 
 /* Receive DPC work for one queue. Runs at DISPATCH_LEVEL. */
@@ -605,7 +757,9 @@ VOID vnet_rxq_receive(struct vnet_rxq *q)
 				vq_notify(q->vq);
 			NdisDprReleaseSpinLock(&q->lock);
 			if (pass)
-				rx_indicate(q, head, count, low);
+				rx_steer(q, &head, &count);
+			if (pass && head)
+				rx_indicate(q, head, count, low, 1);
 			head = tail = NULL;
 			count = 0;
 			NdisDprAcquireSpinLock(&q->lock);
@@ -619,7 +773,9 @@ VOID vnet_rxq_receive(struct vnet_rxq *q)
 			vq_notify(q->vq);
 		NdisDprReleaseSpinLock(&q->lock);
 		if (pass)
-			rx_indicate(q, head, count, low);
+			rx_steer(q, &head, &count);
+		if (pass && head)
+			rx_indicate(q, head, count, low, 1);
 	}
 	vnet_check_pause_done(a);
 }

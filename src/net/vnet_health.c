@@ -92,12 +92,22 @@ bool vnet_rxgate_enter(struct vnet_rxgate *g, uint32_t n)
 
 int vnet_rxgate_leave(struct vnet_rxgate *g, uint32_t n, uint32_t back)
 {
+	return vnet_rxgate_leave_parts(g, 1, n, back);
+}
+
+void vnet_rxgate_split(struct vnet_rxgate *g, uint32_t parts)
+{
+	g->inside += parts;
+}
+
+int vnet_rxgate_leave_parts(struct vnet_rxgate *g, uint32_t parts, uint32_t n, uint32_t back)
+{
 	int rc = VNET_OK;
 
-	if (g->inside == 0 || back > n) {
+	if (g->inside < parts || parts == 0 || back > n) {
 		rc = VNET_ERR_INVAL;
 	} else {
-		g->inside--;
+		g->inside -= parts;
 	}
 	if (back > g->outstanding) {
 		g->outstanding = 0;

@@ -68,6 +68,11 @@ bool vnet_rxgate_enter(struct vnet_rxgate *g, uint32_t n);
 /* After NdisMIndicateReceiveNetBufferLists returned; back = NBLs that are already the
  * driver's again (NDIS_RECEIVE_FLAGS_RESOURCES). VNET_ERR_INVAL on unbalanced use. */
 int vnet_rxgate_leave(struct vnet_rxgate *g, uint32_t n, uint32_t back);
+/* RSS steering hands parts of an entered batch to other processors: each such part then ends
+ * with its own leave. split adds `parts` indications in progress; leave_parts ends `parts` of
+ * them with one indication of n NBLs. */
+void vnet_rxgate_split(struct vnet_rxgate *g, uint32_t parts);
+int vnet_rxgate_leave_parts(struct vnet_rxgate *g, uint32_t parts, uint32_t n, uint32_t back);
 /* n NBLs came back through MiniportReturnNetBufferLists. VNET_ERR_INVAL if more came back
  * than were out (the count is then left at zero). */
 int vnet_rxgate_returned(struct vnet_rxgate *g, uint32_t n);

@@ -119,3 +119,36 @@ uint16_t vnet_rss_queue(const struct vnet_rss_config *cfg, uint32_t hash)
 		return 0;
 	return cfg->table[hash & (cfg->table_len - 1)];
 }
+
+void vnet_rss_assign_vectors(uint32_t nmsg, uint16_t pairs, uint16_t *rx, uint16_t *tx,
+							 uint16_t *config)
+{
+	uint16_t i;
+
+	*config = nmsg ? 0 : VNET_VECTOR_NONE;
+	for (i = 0; i < pairs; i++) {
+		if (nmsg == 0) {
+			rx[i] = tx[i] = VNET_VECTOR_NONE;
+		} else if (nmsg >= 2u * pairs + 1u) {
+			rx[i] = (uint16_t)(1u + i);
+			tx[i] = (uint16_t)(1u + pairs + i);
+		} else if (nmsg >= pairs + 1u) {
+			rx[i] = tx[i] = (uint16_t)(1u + i);
+		} else {
+			rx[i] = tx[i] = 0;
+		}
+	}
+}
+
+uint16_t vnet_rss_cpu_queue(const uint64_t *rx_cpus, uint16_t nqueues, uint32_t cpu)
+{
+	uint16_t i;
+
+	if (nqueues == 0)
+		return 0;
+	if (rx_cpus && cpu < 64)
+		for (i = 0; i < nqueues; i++)
+			if (rx_cpus[i] & (1ull << cpu))
+				return i;
+	return (uint16_t)(cpu % nqueues);
+}

@@ -56,4 +56,25 @@ int vnet_rss_hash_frame(const struct vnet_rss_config *cfg, const uint8_t *frame,
 /* Queue for a hash value: table[hash & (table_len - 1)]. */
 uint16_t vnet_rss_queue(const struct vnet_rss_config *cfg, uint32_t hash);
 
+/* No MSI-X vector (VIRTIO_MSI_NO_VECTOR). */
+#define VNET_VECTOR_NONE 0xFFFFu
+
+/*
+ * MSI-X vectors for `pairs` queue pairs out of `nmsg` granted messages: message 0 is the
+ * configuration change; receive queue i gets message 1 + i and transmit queue i 1 + pairs + i,
+ * so that consecutive receive queues interrupt different processors when the OS spreads
+ * messages over processors. With fewer messages a pair shares one, and with fewer still
+ * everything uses message 0; nmsg == 0 gives VNET_VECTOR_NONE everywhere.
+ */
+void vnet_rss_assign_vectors(uint32_t nmsg, uint16_t pairs, uint16_t *rx, uint16_t *tx,
+							 uint16_t *config);
+
+/*
+ * Receive queue for an indirection-table processor: the first queue whose interrupt may run on
+ * that processor (rx_cpus[i]: processor mask of receive queue i's message, 0 when unknown),
+ * else cpu modulo nqueues, so that a device steering by this table hands each frame to a
+ * queue whose DPC already runs on the processor RSS wants.
+ */
+uint16_t vnet_rss_cpu_queue(const uint64_t *rx_cpus, uint16_t nqueues, uint32_t cpu);
+
 #endif /* OPENVDP_VNET_RSS_H */

@@ -215,6 +215,36 @@ static void rxgate_pause_waits_for_indication(void **state)
     assert_true(vnet_rxgate_enter(&g, 1));
 }
 
+static void rxgate_steered_parts(void **state)
+{
+    struct vnet_rxgate g;
+
+    (void)state;
+    memset(&g, 0, sizeof(g));
+    vnet_rxgate_open(&g);
+    /* A batch of 5 passes; RSS steering keeps 2 here and sends 3 to other processors. */
+    assert_true(vnet_rxgate_enter(&g, 5));
+    vnet_rxgate_split(&g, 5 - 1);
+    assert_int_equal(vnet_rxgate_leave_parts(&g, 2 - 1, 0, 0), VNET_OK);
+    /* Pause arrives before the steering DPCs ran: it must wait for them. */
+    vnet_rxgate_close(&g);
+    assert_int_equal(vnet_rxgate_leave(&g, 2, 0), VNET_OK);
+    assert_int_equal(vnet_rxgate_returned(&g, 2), VNET_OK);
+    assert_false(vnet_rxgate_idle(&g));
+    /* One steering DPC indicates 2 with NDIS_RECEIVE_FLAGS_RESOURCES, another 1 normally. */
+    assert_int_equal(vnet_rxgate_leave_parts(&g, 2, 2, 2), VNET_OK);
+    assert_false(vnet_rxgate_idle(&g));
+    assert_int_equal(vnet_rxgate_leave_parts(&g, 1, 1, 0), VNET_OK);
+    assert_false(vnet_rxgate_idle(&g));
+    assert_int_equal(vnet_rxgate_returned(&g, 1), VNET_OK);
+    assert_true(vnet_rxgate_idle(&g));
+    /* More parts than are in progress, or none, is misuse. */
+    assert_int_equal(vnet_rxgate_leave_parts(&g, 1, 0, 0), VNET_ERR_INVAL);
+    vnet_rxgate_split(&g, 1);
+    assert_int_equal(vnet_rxgate_leave_parts(&g, 0, 0, 0), VNET_ERR_INVAL);
+    assert_int_equal(vnet_rxgate_leave_parts(&g, 1, 0, 0), VNET_OK);
+}
+
 static void rxgate_resources_indication(void **state)
 {
     struct vnet_rxgate g;
@@ -280,6 +310,7 @@ int main(void)
         cmocka_unit_test(txslot_reclaim_empty_and_idle),
         cmocka_unit_test(rxgate_pause_waits_for_indication),
         cmocka_unit_test(rxgate_resources_indication),
+        cmocka_unit_test(rxgate_steered_parts),
         cmocka_unit_test(rxgate_parallel_indications),
         cmocka_unit_test(rxgate_misuse_reported),
     };

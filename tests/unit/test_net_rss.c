@@ -271,6 +271,58 @@ static void test_queue_selection(void **state)
     assert_int_equal(vnet_rss_queue(NULL, 5), 0);
 }
 
+static void test_assign_vectors(void **state)
+{
+    uint16_t rx[4], tx[4], cfg;
+
+    (void)state;
+    /* Enough messages: receive queues on consecutive messages right after the config one. */
+    vnet_rss_assign_vectors(9, 4, rx, tx, &cfg);
+    assert_int_equal(cfg, 0);
+    for (unsigned i = 0; i < 4; i++) {
+        assert_int_equal(rx[i], 1 + i);
+        assert_int_equal(tx[i], 5 + i);
+    }
+    /* Two processors, two pairs: receive queue 0 -> message 1 -> cpu 1, queue 1 -> cpu 0. */
+    vnet_rss_assign_vectors(6, 2, rx, tx, &cfg);
+    assert_int_equal(rx[0] % 2, 1);
+    assert_int_equal(rx[1] % 2, 0);
+    assert_int_equal(tx[0], 3);
+    assert_int_equal(tx[1], 4);
+    /* One message per pair. */
+    vnet_rss_assign_vectors(5, 4, rx, tx, &cfg);
+    for (unsigned i = 0; i < 4; i++)
+        assert_true(rx[i] == 1 + i && tx[i] == 1 + i);
+    /* Too few: all on message 0. */
+    vnet_rss_assign_vectors(3, 4, rx, tx, &cfg);
+    for (unsigned i = 0; i < 4; i++)
+        assert_true(rx[i] == 0 && tx[i] == 0);
+    /* No MSI-X. */
+    vnet_rss_assign_vectors(0, 2, rx, tx, &cfg);
+    assert_int_equal(cfg, VNET_VECTOR_NONE);
+    assert_true(rx[0] == VNET_VECTOR_NONE && tx[1] == VNET_VECTOR_NONE);
+}
+
+static void test_cpu_queue(void **state)
+{
+    const uint64_t spread[2] = { 1u << 1, 1u << 0 };
+    const uint64_t none[3] = { 0, 0, 0 };
+    const uint64_t both[2] = { 3, 3 };
+
+    (void)state;
+    /* Each processor goes to the queue whose interrupt runs there. */
+    assert_int_equal(vnet_rss_cpu_queue(spread, 2, 0), 1);
+    assert_int_equal(vnet_rss_cpu_queue(spread, 2, 1), 0);
+    /* No processor information or no match: modulo. */
+    assert_int_equal(vnet_rss_cpu_queue(none, 3, 4), 1);
+    assert_int_equal(vnet_rss_cpu_queue(NULL, 3, 5), 2);
+    assert_int_equal(vnet_rss_cpu_queue(spread, 2, 7), 1);
+    assert_int_equal(vnet_rss_cpu_queue(spread, 2, 200), 0);
+    /* Several candidates: the first. */
+    assert_int_equal(vnet_rss_cpu_queue(both, 2, 1), 0);
+    assert_int_equal(vnet_rss_cpu_queue(spread, 0, 1), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +334,8 @@ int main(void)
         cmocka_unit_test(test_hash_frames_unhashable),
         cmocka_unit_test(test_configure_checks),
         cmocka_unit_test(test_queue_selection),
+        cmocka_unit_test(test_assign_vectors),
+        cmocka_unit_test(test_cpu_queue),
     };
 
     return cmocka_run_group_tests_name("net_rss", tests, NULL, NULL);

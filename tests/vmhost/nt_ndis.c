@@ -1174,6 +1174,7 @@ static unsigned nd_msg_cpu(uint32_t m)
 	return m % vh_cpu_count();
 }
 
+static unsigned long nd_qdpcs; /* NdisMQueueDpcEx DPCs run (block below) */
 /* Per message: interrupts, frames indicated from its DPC, DPC throttle
  * parameters (DPCs of different messages run concurrently). */
 static unsigned long nd_msg_irqs[ND_MAX_MSG], nd_msg_rx[ND_MAX_MSG];
@@ -1241,7 +1242,7 @@ static const uint8_t nd_rss_key[40] = {
  * carried no hash, or a wrong one (the first described). */
 static unsigned long nd_rss_ok, nd_rss_tcp, nd_rss_none, nd_rss_bad;
 /* Hashed frames indicated on the processor the indirection table names,
- * and elsewhere (informational: RSS wants the former). */
+ * and elsewhere (must stay 0: nd_rss_report fails otherwise). */
 static unsigned long nd_rss_on_cpu, nd_rss_off_cpu;
 static char nd_rss_first_bad[160];
 
@@ -1419,6 +1420,14 @@ static int nd_rss_report(void)
 		       nd_rss_bad ? "; first: " : "", nd_rss_first_bad);
 		if (!ok)
 			return 1;
+		/* "Indicating RSS Receive Data": each hashed frame goes up on the
+		 * processor its indirection-table entry names. */
+		ok = nd_rss_on_cpu > 0 && nd_rss_off_cpu == 0;
+		printf("%s - RSS processors: %lu hashed frames indicated on their indirection-table processor, %lu elsewhere (%lu NdisMQueueDpcEx DPCs)\n",
+		       ok ? "ok" : "not ok", nd_rss_on_cpu, nd_rss_off_cpu,
+		       __atomic_load_n(&nd_qdpcs, __ATOMIC_RELAXED));
+		if (!ok)
+			return 1;
 	}
 	if (!nd.msix)
 		return 0;
@@ -1465,6 +1474,86 @@ static void NTAPI nd_msg_dpc_trampoline(nt_kdpc *dpc, void *ctx, void *a1, void 
 	nd.ic.MessageInterruptDpcHandler(nd.intr_ctx, m, NULL, nd_msg_throttle[m], NULL);
 	nd_cur_msg = -1;
 }
+
+/* ---- NdisMQueueDpcEx ---- */
+
+/* One DPC object per message and processor, set up with the interrupt:
+ * NdisMQueueDpcEx runs the miniport's (Message)InterruptDpc handler, with
+ * its MiniportDpcContext, on every processor of the mask; a DPC already
+ * queued there is not queued again (its processor is then left out of the
+ * returned mask). */
+typedef struct {
+	uintptr_t Mask; /* KAFFINITY */
+	uint16_t Group;
+	uint16_t Reserved[3];
+} nd_group_affinity;
+
+static nt_kdpc nd_qdpc[ND_MAX_MSG][VH_MAX_CPUS];
+static uint32_t nd_qdpc_throttle[VH_MAX_CPUS][2];
+
+static void NTAPI nd_qdpc_trampoline(nt_kdpc *dpc, void *ctx, void *a1, void *a2)
+{
+	uint32_t m = (uint32_t)(uintptr_t)ctx;
+	unsigned c = vh_cpu_current();
+
+	(void)dpc;
+	(void)a2;
+	/* Not held back by nd_hold_dpcs: only the interrupt's own DPCs stall. */
+	__atomic_add_fetch(&nd_qdpcs, 1, __ATOMIC_RELAXED);
+	nd_qdpc_throttle[c][0] = ~0u; /* NDIS_INDICATE_ALL_NBLS */
+	nd_qdpc_throttle[c][1] = 0;
+	if (nd.msix) {
+		nd_cur_msg = (int)m;
+		nd.ic.MessageInterruptDpcHandler(nd.intr_ctx, m, a1, nd_qdpc_throttle[c], NULL);
+		nd_cur_msg = -1;
+	} else {
+		nd.ic.InterruptDpcHandler(nd.intr_ctx, a1, nd_qdpc_throttle[c], NULL);
+	}
+}
+
+static void nd_qdpc_setup(void)
+{
+	unsigned msgs = nd.msix ? nd.msg_count : 1;
+
+	for (unsigned m = 0; m < msgs && m < ND_MAX_MSG; m++)
+		for (unsigned c = 0; c < vh_cpu_count(); c++) {
+			nt_KeInitializeDpc(&nd_qdpc[m][c], nd_qdpc_trampoline, (void *)(uintptr_t)m);
+			nt_KeSetTargetProcessorDpc(&nd_qdpc[m][c], (int8_t)c);
+		}
+}
+
+static void nd_qdpc_teardown(void)
+{
+	unsigned msgs = nd.msix ? nd.msg_count : 1;
+
+	for (unsigned m = 0; m < msgs && m < ND_MAX_MSG; m++)
+		for (unsigned c = 0; c < vh_cpu_count(); c++)
+			nt_KeRemoveQueueDpc(&nd_qdpc[m][c]);
+}
+
+static uintptr_t NTAPI nd_NdisMQueueDpcEx(void *ih, uint32_t msg, nd_group_affinity *target,
+					  void *ctx)
+{
+	unsigned n = vh_cpu_count();
+	uintptr_t queued = 0;
+
+	if (ih != &nd.intr_handle || !nd.intr_registered)
+		vh_fatal("NdisMQueueDpcEx(%p): not a registered interrupt", ih);
+	if (vh_irql() > DISPATCH_LEVEL)
+		vh_fatal("NdisMQueueDpcEx at IRQL %u", vh_irql());
+	if (msg >= (nd.msix ? nd.msg_count : 1))
+		vh_fatal("NdisMQueueDpcEx: message %u of %u", msg, nd.msix ? nd.msg_count : 1);
+	if (!target || target->Group != 0 || !target->Mask ||
+	    (n < sizeof(uintptr_t) * 8 && (target->Mask >> n)))
+		vh_fatal("NdisMQueueDpcEx: bad target processors (group %u, mask %#lx)",
+			 target ? target->Group : 0, target ? (unsigned long)target->Mask : 0ul);
+	for (unsigned c = 0; c < n; c++)
+		if ((target->Mask >> c) & 1)
+			if (nt_KeInsertQueueDpc(&nd_qdpc[msg][c], ctx, NULL))
+				queued |= (uintptr_t)1 << c;
+	return queued;
+}
+/* ---- end NdisMQueueDpcEx ---- */
 
 static void deliver_line(void)
 {
@@ -1592,6 +1681,7 @@ static uint32_t NTAPI nd_NdisMRegisterInterruptEx(void *h, void *ictx, nd_intr_c
 		ic->MessageInfoTable = NULL;
 	}
 	nt_KeInitializeDpc(&nd.dpc, nd_dpc_trampoline, NULL);
+	nd_qdpc_setup();
 	nd.irq_stop = false;
 	/* MSI-X: one interrupt thread per processor; a line: one thread. */
 	nd_irq_nthreads = nd.msix && vh_cpu_count() > 1 ? vh_cpu_count() : 1;
@@ -1620,6 +1710,7 @@ static void NTAPI nd_NdisMDeregisterInterruptEx(void *ih)
 	nt_KeRemoveQueueDpc(&nd.dpc);
 	for (unsigned i = 0; i < nd.msg_count; i++)
 		nt_KeRemoveQueueDpc(&nd.msg_dpc[i]);
+	nd_qdpc_teardown();
 	nt_KeFlushQueuedDpcs();
 	nd.intr_registered = false;
 }
@@ -2937,6 +3028,7 @@ const struct nt_export nd_exports[] = {
 	ND(NdisMRegisterInterruptEx),
 	ND(NdisMDeregisterInterruptEx),
 	ND(NdisMSynchronizeWithInterruptEx),
+	ND(NdisMQueueDpcEx),
 	ND(NdisMRegisterScatterGatherDma),
 	ND(NdisMDeregisterScatterGatherDma),
 	ND(NdisMAllocateNetBufferSGList),
