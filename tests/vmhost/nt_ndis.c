@@ -1589,28 +1589,18 @@ static void deliver_message(uint32_t id)
 /* MSI-X: the interrupt thread of processor cpu serves its messages. */
 static void msix_wait_cpu(unsigned cpu)
 {
-	struct pollfd p[ND_MAX_MSG];
-	uint32_t ids[ND_MAX_MSG];
-	unsigned n = 0;
-	int r;
+	uint32_t set = 0;
+	int fired;
 
-	for (uint32_t m = 0; m < nd.msg_count; m++)
-		if (nd_msg_cpu(m) == cpu) {
-			p[n] = (struct pollfd){ .fd = nd.pci.msix_fd[m], .events = POLLIN };
-			ids[n++] = m;
-		}
-	if (!n) {
-		usleep(100 * 1000);
-		return;
-	}
-	r = poll(p, n, 100);
-	if (r < 0 && errno != EINTR)
+	for (uint32_t m = 0; m < nd.msg_count && m < ND_MAX_MSG; m++)
+		if (nd_msg_cpu(m) == cpu)
+			set |= 1u << m;
+	fired = pci_msix_wait_set(&nd.pci, set, 100);
+	if (fired < 0)
 		vh_fatal("waiting for MSI-X on vfio eventfds failed: %s", strerror(errno));
-	for (unsigned i = 0; r > 0 && i < n; i++) {
-		uint64_t v;
-		if ((p[i].revents & POLLIN) && read(p[i].fd, &v, 8) == 8)
-			deliver_message(ids[i]);
-	}
+	for (uint32_t m = 0; fired > 0 && m < ND_MAX_MSG; m++)
+		if (fired & (1 << m))
+			deliver_message(m);
 }
 
 static void *irq_main(void *arg)

@@ -1561,28 +1561,18 @@ static void deliver_message(uint32_t id)
  * (msg_cpu; perf options may change it after HwInitialize). */
 static void msix_wait_cpu(unsigned cpu)
 {
-	struct pollfd p[SP_MAX_MSG];
-	uint32_t ids[SP_MAX_MSG];
-	unsigned n = 0;
-	int r;
+	uint32_t set = 0;
+	int fired;
 
-	for (uint32_t m = 0; m < sp.msi_count; m++)
-		if (msg_cpu(m) == cpu) {
-			p[n] = (struct pollfd){ .fd = sp.pci.msix_fd[m], .events = POLLIN };
-			ids[n++] = m;
-		}
-	if (!n) {
-		usleep(100 * 1000);
-		return;
-	}
-	r = poll(p, n, 100);
-	if (r < 0 && errno != EINTR)
+	for (uint32_t m = 0; m < sp.msi_count && m < SP_MAX_MSG; m++)
+		if (msg_cpu(m) == cpu)
+			set |= 1u << m;
+	fired = pci_msix_wait_set(&sp.pci, set, 100);
+	if (fired < 0)
 		vh_fatal("waiting for MSI-X on vfio eventfds failed: %s", strerror(errno));
-	for (unsigned i = 0; r > 0 && i < n; i++) {
-		uint64_t v;
-		if ((p[i].revents & POLLIN) && read(p[i].fd, &v, 8) == 8)
-			deliver_message(ids[i]);
-	}
+	for (uint32_t m = 0; fired > 0 && m < SP_MAX_MSG; m++)
+		if (fired & (1 << m))
+			deliver_message(m);
 }
 
 static void *irq_main(void *arg)

@@ -344,22 +344,31 @@ int pci_msix_enable(struct pci_dev *d, unsigned want)
 	return (int)n;
 }
 
-int pci_msix_wait(struct pci_dev *d, int timeout_ms)
+int pci_msix_wait_set(struct pci_dev *d, uint32_t set, int timeout_ms)
 {
 	struct pollfd p[8];
+	unsigned ids[8], n = 0;
 	int r, mask = 0;
 
 	for (unsigned i = 0; i < d->msix_count; i++)
-		p[i] = (struct pollfd){ .fd = d->msix_fd[i], .events = POLLIN };
-	r = poll(p, d->msix_count, timeout_ms);
+		if (set & (1u << i)) {
+			p[n] = (struct pollfd){ .fd = d->msix_fd[i], .events = POLLIN };
+			ids[n++] = i;
+		}
+	r = poll(p, n, timeout_ms);
 	if (r <= 0)
 		return r < 0 && errno != EINTR ? -1 : 0;
-	for (unsigned i = 0; i < d->msix_count; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		uint64_t v;
-		if ((p[i].revents & POLLIN) && read(d->msix_fd[i], &v, 8) == 8)
-			mask |= 1 << i;
+		if ((p[i].revents & POLLIN) && read(p[i].fd, &v, 8) == 8)
+			mask |= 1 << ids[i];
 	}
 	return mask;
+}
+
+int pci_msix_wait(struct pci_dev *d, int timeout_ms)
+{
+	return pci_msix_wait_set(d, (1u << d->msix_count) - 1, timeout_ms);
 }
 
 void pci_close(struct pci_dev *d)

@@ -44,8 +44,10 @@ int pci_intx_unmask(struct pci_dev *d);
 int pci_vfio_bind(struct pci_dev *d);
 /* Route up to `want` MSI-X vectors to eventfds; returns the count or -1. */
 int pci_msix_enable(struct pci_dev *d, unsigned want);
-/* Wait for MSI-X messages: returns a bit mask of the vectors that fired,
- * 0 on timeout, -1 on error. */
+/* Wait for the MSI-X vectors in `set` (bit i = vector i; all of them for
+ * pci_msix_wait): returns a bit mask of those that fired, 0 on timeout or
+ * an interrupted wait, -1 on error. An empty set sleeps for the timeout. */
+int pci_msix_wait_set(struct pci_dev *d, uint32_t set, int timeout_ms);
 int pci_msix_wait(struct pci_dev *d, int timeout_ms);
 void pci_close(struct pci_dev *d);
 
