@@ -7,7 +7,7 @@
 HOSTPROGS += vdpbench vdpnetbench
 vdpbench_SRCS   := tests/bench/vdpbench.c
 vdpbench_LDLIBS := -static -pthread
-vdpnetbench_SRCS   := tests/bench/vdpnetbench.c
+vdpnetbench_SRCS   := tests/bench/vdpnetbench.c tests/bench/bench_frame.c
 vdpnetbench_LDLIBS := -static
 
 bench-disk: $(HOST_BIN)/vdphost $(HOST_BIN)/vdpbench $(O)/x64/vdpblk.sys

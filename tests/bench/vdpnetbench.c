@@ -17,6 +17,8 @@
  *
  * Figures are printed, never asserted. */
 #define _GNU_SOURCE
+#include "bench_frame.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
@@ -38,8 +40,6 @@
 
 #define FULL 1472u
 #define SMALL 18u
-#define PORT 9000
-#define SRC_PORT 9001
 
 static double now_s(void)
 {
@@ -113,87 +113,19 @@ static int source(const char *ip, int port, unsigned payload, unsigned secs)
 /* ------------------------------------------------------------ raw (baseline of net_bench.c) */
 
 static int rawfd;
-static uint8_t self_mac[6], peer_mac[6], self_ip[4], peer_ip[4];
+static struct bench_addrs nb;
 static const char *self_path;
-
-static void put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint16_t ip_csum(const uint8_t *p, size_t n)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-/* The same frames as net_bench.c's build_udp. */
-static size_t build_udp(uint8_t *f, unsigned payload, uint32_t seq)
-{
-	size_t len = 14 + 20 + 8 + payload;
-
-	memcpy(f, peer_mac, 6);
-	memcpy(f + 6, self_mac, 6);
-	put16(f + 12, 0x0800);
-	f[14] = 0x45;
-	f[15] = 0;
-	put16(f + 16, 20 + 8 + payload);
-	put16(f + 18, seq & 0xffff);
-	put16(f + 20, 0x4000);
-	f[22] = 64;
-	f[23] = 17;
-	put16(f + 24, 0);
-	memcpy(f + 26, self_ip, 4);
-	memcpy(f + 30, peer_ip, 4);
-	put16(f + 24, ip_csum(f + 14, 20));
-	put16(f + 34, SRC_PORT);
-	put16(f + 36, PORT);
-	put16(f + 38, 8 + payload);
-	put16(f + 40, 0);
-	for (unsigned i = 0; i < payload; i++)
-		f[42 + i] = (uint8_t)(seq + i);
-	if (len < 60) {
-		memset(f + len, 0, 60 - len);
-		len = 60;
-	}
-	return len;
-}
 
 static void send_arp(bool reply, const uint8_t *to_mac, const uint8_t *to_ip)
 {
-	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-	uint8_t f[60] = { 0 };
+	uint8_t f[60];
 
-	memcpy(f, reply ? to_mac : bcast, 6);
-	memcpy(f + 6, self_mac, 6);
-	put16(f + 12, 0x0806);
-	put16(f + 14, 1);
-	put16(f + 16, 0x0800);
-	f[18] = 6;
-	f[19] = 4;
-	put16(f + 20, reply ? 2 : 1);
-	memcpy(f + 22, self_mac, 6);
-	memcpy(f + 28, self_ip, 4);
-	if (reply)
-		memcpy(f + 32, to_mac, 6);
-	memcpy(f + 38, to_ip, 4);
-	(void)send(rawfd, f, sizeof(f), 0);
-}
-
-static bool is_arp(const uint8_t *f, ssize_t len, unsigned op)
-{
-	return len >= 42 && f[12] == 0x08 && f[13] == 0x06 && f[20] == 0 && f[21] == op;
+	(void)send(rawfd, f, bench_arp_frame(f, &nb, reply, to_mac, to_ip), 0);
 }
 
 static void answer_arp(const uint8_t *f, ssize_t len)
 {
-	if (is_arp(f, len, 1) && !memcmp(f + 38, self_ip, 4))
+	if (bench_is_arp(f, len, 1) && !memcmp(f + 38, nb.self_ip, 4))
 		send_arp(true, f + 22, f + 28);
 }
 
@@ -213,12 +145,12 @@ static bool arp_resolve(void)
 	for (int tries = 0; tries < 10; tries++) {
 		double retry = now_s() + 1.0;
 
-		send_arp(false, NULL, peer_ip);
+		send_arp(false, NULL, nb.peer_ip);
 		while (now_s() < retry) {
 			ssize_t n = raw_recv(f, sizeof(f), 100);
 
-			if (is_arp(f, n, 2) && !memcmp(f + 28, peer_ip, 4)) {
-				memcpy(peer_mac, f + 22, 6);
+			if (bench_is_arp(f, n, 2) && !memcmp(f + 28, nb.peer_ip, 4)) {
+				memcpy(nb.peer_mac, f + 22, 6);
 				return true;
 			}
 			answer_arp(f, n);
@@ -295,7 +227,7 @@ static int raw_tx(const char *label, unsigned payload, unsigned secs)
 	}
 	t0 = now_s();
 	do {
-		size_t len = build_udp(f, payload, seq++);
+		size_t len = bench_udp_frame(f, &nb, BENCH_PORT, payload, seq++);
 
 		if (send(rawfd, f, len, 0) == (ssize_t)len)
 			sent++;
@@ -328,7 +260,7 @@ static int raw_rx(const char *label, unsigned payload, unsigned secs)
 	int idle = 0, status;
 	bool exited = false;
 
-	snprintf(ip, sizeof(ip), "%u.%u.%u.%u", self_ip[0], self_ip[1], self_ip[2], self_ip[3]);
+	snprintf(ip, sizeof(ip), "%u.%u.%u.%u", nb.self_ip[0], nb.self_ip[1], nb.self_ip[2], nb.self_ip[3]);
 	snprintf(size, sizeof(size), "%u", payload);
 	snprintf(dur, sizeof(dur), "%u", secs);
 	if (!peer_start(&p, argv)) {
@@ -339,7 +271,7 @@ static int raw_rx(const char *label, unsigned payload, unsigned secs)
 		ssize_t n = raw_recv(f, sizeof(f), 100);
 
 		if (n >= 42 && f[12] == 0x08 && f[13] == 0 && f[23] == 17 &&
-		    !memcmp(f + 30, self_ip, 4) && (unsigned)(f[36] << 8 | f[37]) == PORT &&
+		    !memcmp(f + 30, nb.self_ip, 4) && (unsigned)(f[36] << 8 | f[37]) == BENCH_PORT &&
 		    (unsigned)(f[38] << 8 | f[39]) == 8 + payload) {
 			last = now_s();
 			if (!pkts++)
@@ -385,11 +317,11 @@ static int raw(const char *ifname, const char *self, const char *peer, unsigned 
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	if (rawfd < 0 || ioctl(rawfd, SIOCGIFHWADDR, &ifr) ||
-	    inet_pton(AF_INET, self, self_ip) != 1 || inet_pton(AF_INET, peer, peer_ip) != 1) {
+	    inet_pton(AF_INET, self, nb.self_ip) != 1 || inet_pton(AF_INET, peer, nb.peer_ip) != 1) {
 		printf("not ok - bench: raw socket on %s: %s\n", ifname, strerror(errno));
 		return 1;
 	}
-	memcpy(self_mac, ifr.ifr_hwaddr.sa_data, 6);
+	memcpy(nb.self_mac, ifr.ifr_hwaddr.sa_data, 6);
 	ll.sll_ifindex = (int)if_nametoindex(ifname);
 	if (!ll.sll_ifindex || bind(rawfd, (struct sockaddr *)&ll, sizeof(ll))) {
 		printf("not ok - bench: bind to %s: %s\n", ifname, strerror(errno));

@@ -18,6 +18,7 @@
  * a UDP echo with the peer must work afterwards. */
 #define _GNU_SOURCE
 #include "net_bench.h"
+#include "../bench/bench_frame.h"
 #include "net_test.h"
 #include "nt_ndis.h"
 #include "vmhost.h"
@@ -33,8 +34,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NB_PORT 9000           /* benchmark UDP port on both sides */
-#define NB_SRC_PORT 9001
 #define NB_FULL 1472u          /* UDP payload of a 1514-byte frame */
 #define NB_SMALL 18u           /* UDP payload of a 60-byte frame (64 with FCS) */
 #define NB_NBLS 16u
@@ -45,9 +44,7 @@
 static unsigned bench_secs;
 static bool reset_test;
 
-static const uint8_t self_ip[4] = { 192, 168, 77, 2 };
-static const uint8_t peer_ip[4] = { 192, 168, 77, 1 };
-static uint8_t self_mac[6], peer_mac[6];
+static struct bench_addrs nb = { .self_ip = { 192, 168, 77, 2 }, .peer_ip = { 192, 168, 77, 1 } };
 
 bool net_bench_set(const char *seconds)
 {
@@ -77,89 +74,14 @@ static double now_s(void)
 
 /* ------------------------------------------------------------ frames */
 
-static void put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint16_t ip_csum(const uint8_t *p, size_t n)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-/* Ethernet + IPv4 + UDP (checksum 0: none, legal for IPv4) to the peer. */
-static size_t build_udp(uint8_t *f, unsigned dport, unsigned payload, uint32_t seq)
-{
-	size_t len = 14 + 20 + 8 + payload;
-
-	memcpy(f, peer_mac, 6);
-	memcpy(f + 6, self_mac, 6);
-	put16(f + 12, 0x0800);
-	f[14] = 0x45;
-	f[15] = 0;
-	put16(f + 16, 20 + 8 + payload);
-	put16(f + 18, seq & 0xffff);
-	put16(f + 20, 0x4000); /* DF */
-	f[22] = 64;
-	f[23] = 17;
-	put16(f + 24, 0);
-	memcpy(f + 26, self_ip, 4);
-	memcpy(f + 30, peer_ip, 4);
-	put16(f + 24, ip_csum(f + 14, 20));
-	put16(f + 34, NB_SRC_PORT);
-	put16(f + 36, dport);
-	put16(f + 38, 8 + payload);
-	put16(f + 40, 0);
-	for (unsigned i = 0; i < payload; i++)
-		f[42 + i] = (uint8_t)(seq + i);
-	if (len < 60) {
-		memset(f + len, 0, 60 - len);
-		len = 60;
-	}
-	return len;
-}
-
-static size_t build_arp(uint8_t *f, bool reply, const uint8_t *to_mac, const uint8_t *to_ip)
-{
-	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-
-	memset(f, 0, 60);
-	memcpy(f, reply ? to_mac : bcast, 6);
-	memcpy(f + 6, self_mac, 6);
-	put16(f + 12, 0x0806);
-	put16(f + 14, 1);
-	put16(f + 16, 0x0800);
-	f[18] = 6;
-	f[19] = 4;
-	put16(f + 20, reply ? 2 : 1);
-	memcpy(f + 22, self_mac, 6);
-	memcpy(f + 28, self_ip, 4);
-	if (reply)
-		memcpy(f + 32, to_mac, 6);
-	memcpy(f + 38, to_ip, 4);
-	return 60;
-}
-
-static bool is_arp(const uint8_t *f, size_t len, unsigned op)
-{
-	return len >= 42 && f[12] == 0x08 && f[13] == 0x06 && f[20] == 0 && f[21] == op;
-}
-
 /* Answer an ARP request for our address (the peer's stack asks before it sends). */
 static bool answer_arp(const uint8_t *f, size_t len)
 {
 	uint8_t r[60];
 
-	if (!is_arp(f, len, 1) || memcmp(f + 38, self_ip, 4))
+	if (!bench_is_arp(f, len, 1) || memcmp(f + 38, nb.self_ip, 4))
 		return false;
-	build_arp(r, true, f + 22, f + 28);
+	bench_arp_frame(r, &nb, true, f + 22, f + 28);
 	(void)nd_send(r, sizeof(r), 0, 0, 2000);
 	return true;
 }
@@ -173,14 +95,14 @@ static bool arp_resolve(unsigned timeout_ms)
 	while (now_s() < end) {
 		double retry = now_s() + 1.0;
 
-		build_arp(f, false, NULL, peer_ip);
+		bench_arp_frame(f, &nb, false, NULL, nb.peer_ip);
 		if (nd_send(f, 60, 0, 0, 2000) != ND_STATUS_SUCCESS)
 			return false;
 		while (now_s() < retry) {
 			size_t n = nd_recv(f, sizeof(f), NULL, 100);
 
-			if (is_arp(f, n, 2) && !memcmp(f + 28, peer_ip, 4)) {
-				memcpy(peer_mac, f + 22, 6);
+			if (bench_is_arp(f, n, 2) && !memcmp(f + 28, nb.peer_ip, 4)) {
+				memcpy(nb.peer_mac, f + 22, 6);
 				return true;
 			}
 			if (n)
@@ -194,7 +116,7 @@ static bool arp_resolve(unsigned timeout_ms)
 static bool is_udp_to(const uint8_t *f, size_t len, unsigned port, unsigned payload)
 {
 	return len >= 42 && f[12] == 0x08 && f[13] == 0 && f[23] == 17 &&
-	       !memcmp(f + 30, self_ip, 4) && (unsigned)(f[36] << 8 | f[37]) == port &&
+	       !memcmp(f + 30, nb.self_ip, 4) && (unsigned)(f[36] << 8 | f[37]) == port &&
 	       (unsigned)(f[38] << 8 | f[39]) == 8 + payload;
 }
 
@@ -296,7 +218,7 @@ static void *tx_worker_main(void *arg)
 	vh_set_irql(PASSIVE_LEVEL);
 	do {
 		for (unsigned i = 0; i < NB_BATCH; i++) {
-			lens[i] = build_udp(w->frames[i], NB_PORT, w->payload, w->seq++);
+			lens[i] = bench_udp_frame(w->frames[i], &nb, BENCH_PORT, w->payload, w->seq++);
 			fp[i] = w->frames[i];
 		}
 		if (nd_send_chain(fp, lens, NB_NBLS, NB_NBS, 10000) == ND_STATUS_SUCCESS)
@@ -387,7 +309,7 @@ static int bench_rx(const char *label, unsigned payload)
 
 	snprintf(secs, sizeof(secs), "%u", bench_secs);
 	snprintf(size, sizeof(size), "%u", payload);
-	snprintf(ip, sizeof(ip), "%u.%u.%u.%u", self_ip[0], self_ip[1], self_ip[2], self_ip[3]);
+	snprintf(ip, sizeof(ip), "%u.%u.%u.%u", nb.self_ip[0], nb.self_ip[1], nb.self_ip[2], nb.self_ip[3]);
 	argv[0] = (char *)peer_path();
 	argv[1] = "source";
 	argv[2] = ip;
@@ -403,7 +325,7 @@ static int bench_rx(const char *label, unsigned payload)
 	while (now_s() < end) {
 		size_t n = nd_recv(f, sizeof(f), NULL, 100);
 
-		if (n && is_udp_to(f, n, NB_PORT, payload)) {
+		if (n && is_udp_to(f, n, BENCH_PORT, payload)) {
 			last = now_s();
 			if (!pkts++)
 				first = last;
@@ -480,7 +402,7 @@ static void *sender_main(void *arg)
 		uint32_t st;
 
 		for (unsigned i = 0; i < NB_NBLS; i++) {
-			lens[i] = build_udp(frames[i], 9, NB_SMALL, seq++);
+			lens[i] = bench_udp_frame(frames[i], &nb, 9, NB_SMALL, seq++);
 			fp[i] = frames[i];
 		}
 		st = nd_send_chain(fp, lens, NB_NBLS, 1, 10000);
@@ -500,9 +422,9 @@ static bool echo_once(uint32_t tag)
 {
 	uint8_t f[2048];
 	double end = now_s() + 5.0;
-	size_t len = build_udp(f, NET_ECHO_PORT, 32, tag);
+	size_t len = bench_udp_frame(f, &nb, NET_ECHO_PORT, 32, tag);
 
-	put16(f + 34, 40000);
+	bench_put16(f + 34, 40000);
 	if (nd_send(f, len, 0, 0, 3000) != ND_STATUS_SUCCESS)
 		return false;
 	while (now_s() < end) {
@@ -582,8 +504,8 @@ static int pause_under_rx(const char *service)
 	int failed = 0, f;
 
 	for (unsigned i = 0; i < 64; i++) {
-		lens[i] = build_udp(frames[i], NET_ECHO_PORT, 64, 0x100 + i);
-		put16(frames[i] + 34, 40001);
+		lens[i] = bench_udp_frame(frames[i], &nb, NET_ECHO_PORT, 64, 0x100 + i);
+		bench_put16(frames[i] + 34, 40001);
 		fp[i] = frames[i];
 	}
 	CHECK(nd_send_chain(fp, lens, 16, 4, 10000) == ND_STATUS_SUCCESS,
@@ -642,7 +564,7 @@ int net_bench_run(const char *service)
 
 	uint32_t filter = ND_PACKET_TYPE_DIRECTED | ND_PACKET_TYPE_BROADCAST, done = 0, needed = 0;
 
-	nd_mac(self_mac);
+	nd_mac(nb.self_mac);
 	/* As a bound protocol does: nothing is indicated before a packet filter is set. */
 	if (nd_oid(true, ND_OID_GEN_CURRENT_PACKET_FILTER, &filter, sizeof(filter), &done, &needed) !=
 	    ND_STATUS_SUCCESS) {

@@ -12,7 +12,7 @@ VMHOST_CORE := tests/vmhost/pe_image.c tests/vmhost/nt_kernel.c \
 	tests/vmhost/pci_sysfs.c tests/vmhost/disk_test.c tests/vmhost/vh_thread.c \
 	tests/vmhost/nt_ndis.c tests/vmhost/net_test.c tests/vmhost/inf_reg.c
 # network bench and reset test
-VMHOST_CORE += tests/vmhost/net_bench.c
+VMHOST_CORE += tests/vmhost/net_bench.c tests/bench/bench_frame.c
 # WDM drivers: I/O and PnP manager emulation, driver sessions
 VMHOST_CORE += tests/vmhost/nt_io.c tests/vmhost/wdm_test.c
 
