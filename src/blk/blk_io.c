@@ -64,6 +64,16 @@ void vblk_complete_srb(struct vblk_adapter *a, PVOID srb, UCHAR status)
  * CDB block (bounds-checked by SrbGetSrbExDataByType). FALSE when an SRB_EX
  * carries none of them.
  */
+/* The CDB block types name their fields alike; room bounds the CDB length. */
+#define SRB_SCSI_VIEW(s, c, room)                                                               \
+	do {                                                                                    \
+		(s)->cdb = (c)->Cdb;                                                            \
+		(s)->cdb_length = (c)->CdbLength <= (room) ? (c)->CdbLength : 0;                \
+		(s)->scsi_status = &(c)->ScsiStatus;                                            \
+		(s)->sense = (c)->SenseInfoBuffer;                                              \
+		(s)->sense_length = &(c)->SenseInfoBufferLength;                                \
+	} while (0)
+
 static BOOLEAN srb_scsi(PVOID srb, struct vblk_srb_scsi *s)
 {
 	PSTORAGE_REQUEST_BLOCK ex = srb;
@@ -73,33 +83,21 @@ static BOOLEAN srb_scsi(PVOID srb, struct vblk_srb_scsi *s)
 	if (!SrbIsStorageRequestBlock(srb)) {
 		PSCSI_REQUEST_BLOCK c = srb;
 
-		s->cdb = c->Cdb;
-		s->cdb_length = c->CdbLength <= sizeof(c->Cdb) ? c->CdbLength : 0;
-		s->scsi_status = &c->ScsiStatus;
-		s->sense = c->SenseInfoBuffer;
-		s->sense_length = &c->SenseInfoBufferLength;
+		SRB_SCSI_VIEW(s, c, sizeof(c->Cdb));
 		return TRUE;
 	}
 	if ((d = SrbGetSrbExDataByType(ex, SrbExDataTypeScsiCdb16)) &&
 	    d->Length >= SRBEX_DATA_SCSI_CDB16_LENGTH) {
 		PSRBEX_DATA_SCSI_CDB16 c = (PSRBEX_DATA_SCSI_CDB16)d;
 
-		s->cdb = c->Cdb;
-		s->cdb_length = c->CdbLength <= sizeof(c->Cdb) ? c->CdbLength : 0;
-		s->scsi_status = &c->ScsiStatus;
-		s->sense = c->SenseInfoBuffer;
-		s->sense_length = &c->SenseInfoBufferLength;
+		SRB_SCSI_VIEW(s, c, sizeof(c->Cdb));
 		return TRUE;
 	}
 	if ((d = SrbGetSrbExDataByType(ex, SrbExDataTypeScsiCdb32)) &&
 	    d->Length >= SRBEX_DATA_SCSI_CDB32_LENGTH) {
 		PSRBEX_DATA_SCSI_CDB32 c = (PSRBEX_DATA_SCSI_CDB32)d;
 
-		s->cdb = c->Cdb;
-		s->cdb_length = c->CdbLength <= sizeof(c->Cdb) ? c->CdbLength : 0;
-		s->scsi_status = &c->ScsiStatus;
-		s->sense = c->SenseInfoBuffer;
-		s->sense_length = &c->SenseInfoBufferLength;
+		SRB_SCSI_VIEW(s, c, sizeof(c->Cdb));
 		return TRUE;
 	}
 	if ((d = SrbGetSrbExDataByType(ex, SrbExDataTypeScsiCdbVar)) &&
@@ -109,11 +107,7 @@ static BOOLEAN srb_scsi(PVOID srb, struct vblk_srb_scsi *s)
 		ULONG room = d->Length - (ULONG)(FIELD_OFFSET(SRBEX_DATA_SCSI_CDB_VAR, Cdb) -
 						 FIELD_OFFSET(SRBEX_DATA, Data));
 
-		s->cdb = c->Cdb;
-		s->cdb_length = c->CdbLength <= room ? c->CdbLength : 0;
-		s->scsi_status = &c->ScsiStatus;
-		s->sense = c->SenseInfoBuffer;
-		s->sense_length = &c->SenseInfoBufferLength;
+		SRB_SCSI_VIEW(s, c, room);
 		return TRUE;
 	}
 	return FALSE;
