@@ -72,80 +72,72 @@ static void bal_kick_worker(struct bal_dev *d);
 
 /* ------------------------------------------------------------------ chunks */
 
-static struct bl_chunk *bal_chunk_alloc(uint32_t pages)
+/* Up to n pages from Windows below max_addr (contents never read, so not
+ * zeroed): their PFNs in pfn[], their count in *got; the MDL gives them
+ * back (bal_pages_put). NULL when Windows has none to spare. */
+static PMDL bal_pages_get(uint32_t n, LONGLONG max_addr, ULONG flags, uint64_t *pfn, uint32_t *got)
 {
 	PHYSICAL_ADDRESS lo, hi, skip;
-	struct bl_chunk *c;
-	PPFN_NUMBER pfn;
+	PPFN_NUMBER p;
 	PMDL mdl;
-	uint32_t i, n;
+	uint32_t i, k;
+
+	lo.QuadPart = 0;
+	hi.QuadPart = max_addr;
+	skip.QuadPart = 0;
+	mdl = MmAllocatePagesForMdlEx(lo, hi, skip, (SIZE_T)n * PAGE_SIZE, MmCached,
+				      MM_DONT_ZERO_ALLOCATION | flags);
+	if (mdl == NULL)
+		return NULL;
+	/* Partial grants are fine; more than asked for would overrun pfn[]. */
+	k = MmGetMdlByteCount(mdl) >> PAGE_SHIFT;
+	if (k == 0 || k > n) {
+		MmFreePagesFromMdl(mdl);
+		ExFreePool(mdl);
+		return NULL;
+	}
+	p = MmGetMdlPfnArray(mdl);
+	for (i = 0; i < k; i++)
+		pfn[i] = p[i];
+	*got = k;
+	return mdl;
+}
+
+static void bal_pages_put(PMDL mdl)
+{
+	MmFreePagesFromMdl(mdl);
+	ExFreePool(mdl);
+}
+
+static struct bl_chunk *bal_chunk_alloc(uint32_t pages)
+{
+	struct bl_chunk *c;
 
 	c = ExAllocatePoolWithTag(NonPagedPoolNx, sizeof(*c), BAL_TAG);
 	if (c == NULL)
 		return NULL;
 	RtlZeroMemory(c, sizeof(*c));
-	lo.QuadPart = 0;
-	hi.QuadPart = (LONGLONG)BAL_MAX_HIGH_ADDR;
-	skip.QuadPart = 0;
-	/* The host never sees the contents, so no zeroing; partial grants are fine. */
-	mdl = MmAllocatePagesForMdlEx(lo, hi, skip, (SIZE_T)pages * PAGE_SIZE, MmCached,
-				      MM_DONT_ZERO_ALLOCATION);
-	if (mdl == NULL) {
+	c->os = bal_pages_get(pages, (LONGLONG)BAL_MAX_HIGH_ADDR, 0, c->pfn, &c->npages);
+	if (c->os == NULL) {
 		ExFreePoolWithTag(c, BAL_TAG);
 		return NULL;
 	}
-	n = MmGetMdlByteCount(mdl) >> PAGE_SHIFT;
-	if (n == 0 || n > pages) {
-		MmFreePagesFromMdl(mdl);
-		ExFreePool(mdl);
-		ExFreePoolWithTag(c, BAL_TAG);
-		return NULL;
-	}
-	pfn = MmGetMdlPfnArray(mdl);
-	for (i = 0; i < n; i++)
-		c->pfn[i] = pfn[i];
-	c->npages = n;
-	c->os = mdl;
 	return c;
 }
 
 static void bal_chunk_free(struct bl_chunk *c)
 {
-	PMDL mdl = c->os;
-
-	MmFreePagesFromMdl(mdl);
-	ExFreePool(mdl);
+	bal_pages_put(c->os);
 	ExFreePoolWithTag(c, BAL_TAG);
 }
 
-/* Borrow n free pages into r; false if Windows has none to spare. */
+/* Borrow n free pages into r; false if Windows has none to spare.
+ * bl_report_build() takes PFNs below 2^40; contiguous pages need fewer
+ * descriptors. */
 static bool bal_report_fill(struct bl_report *r, uint32_t n)
 {
-	PHYSICAL_ADDRESS lo, hi, skip;
-	PPFN_NUMBER pfn;
-	PMDL mdl;
-	uint32_t i, got;
-
-	lo.QuadPart = 0;
-	hi.QuadPart = (1LL << 52) - 1;   /* bl_report_build() takes PFNs below 2^40 */
-	skip.QuadPart = 0;
-	/* Contents are never read; contiguous pages need fewer descriptors. */
-	mdl = MmAllocatePagesForMdlEx(lo, hi, skip, (SIZE_T)n * PAGE_SIZE, MmCached,
-				      MM_DONT_ZERO_ALLOCATION | MM_ALLOCATE_PREFER_CONTIGUOUS);
-	if (mdl == NULL)
-		return false;
-	got = MmGetMdlByteCount(mdl) >> PAGE_SHIFT;
-	if (got == 0 || got > n) {
-		MmFreePagesFromMdl(mdl);
-		ExFreePool(mdl);
-		return false;
-	}
-	pfn = MmGetMdlPfnArray(mdl);
-	for (i = 0; i < got; i++)
-		r->pfn[i] = pfn[i];
-	r->npages = got;
-	r->os = mdl;
-	return true;
+	r->os = bal_pages_get(n, (1LL << 52) - 1, MM_ALLOCATE_PREFER_CONTIGUOUS, r->pfn, &r->npages);
+	return r->os != NULL;
 }
 
 /* The device no longer holds r (returned, or reset): the pages go back. */
@@ -157,8 +149,7 @@ static void bal_report_release(struct bl_report *r)
 		return;
 	r->os = NULL;
 	r->npages = 0;
-	MmFreePagesFromMdl(mdl);
-	ExFreePool(mdl);
+	bal_pages_put(mdl);
 }
 
 /* ------------------------------------------------------------------ device I/O */
