@@ -844,6 +844,14 @@ static int report_busy(const char *name)
 	printf("# %s: busy: %lu StorPortDeviceBusy, %lu StorPortDeviceReady, %lu StorPortBusy; %lu SRB_STATUS_BUSY completions, %lu resubmissions by the port, %lu requests held while busy; %lu retried by the disk test\n",
 	       name, b.device_busy, b.device_ready, b.adapter_busy, b.busy_completions,
 	       b.resubmissions, b.held, busy_retries);
+	if (b.bus_resets || sp_force_reset_every()) {
+		bool ok = b.bus_resets > 0;
+
+		printf("%s - %s: timeouts: %lu bus resets (HwResetBus with requests in the device), %lu requests completed with SRB_STATUS_BUS_RESET and sent again\n",
+		       ok ? "ok" : "not ok", name, b.bus_resets, b.reset_retries);
+		if (!ok)
+			return 1;
+	}
 	if (!b.lun_busy_now && !b.adapter_busy_now)
 		return 0;
 	printf("not ok - %s: the %s is still busy with nothing outstanding (StorPort%sBusy without a matching Ready): the next request would hang\n",

@@ -91,6 +91,7 @@ struct outstanding {
 	unsigned completions, retries;
 	uint64_t seq;     /* order of the port's queue */
 	uint64_t gen;     /* which submission holds this slot */
+	uint64_t issued_ns; /* when the miniport last got it */
 	sp_sg_list *sg;
 };
 
@@ -606,11 +607,16 @@ static void complete_srb(void *mp)
 	resume = (status & 0x3f) != SRB_STATUS_BUSY && count_completion_locked(o) && !sp.dump;
 	/* SRB_STATUS_BUSY: StorPort requeues the request and sends it again
 	 * later; the issuer never sees it. */
-	if ((status & 0x3f) == SRB_STATUS_BUSY && o->retries < SP_BUSY_RETRIES && !sp.dump) {
+	if (((status & 0x3f) == SRB_STATUS_BUSY || (status & 0x3f) == SRB_STATUS_BUS_RESET) &&
+	    o->retries < SP_BUSY_RETRIES && !sp.dump) {
+		/* BUS_RESET: the class driver sends the request again. */
 		o->retries++;
 		o->state = OS_HELD;
 		o->seq = ++sp.seq;
-		sp.stats.busy_completions++;
+		if ((status & 0x3f) == SRB_STATUS_BUSY)
+			sp.stats.busy_completions++;
+		else
+			sp.stats.reset_retries++;
 		requeued = true;
 	} else {
 		copy_back(o);
@@ -1575,6 +1581,8 @@ static void msix_wait_cpu(unsigned cpu)
 			deliver_message(m);
 }
 
+static void forced_reset_at_interrupt(void);
+
 static void *irq_main(void *arg)
 {
 	unsigned cpu = (unsigned)(uintptr_t)arg;
@@ -1589,6 +1597,7 @@ static void *irq_main(void *arg)
 				vh_fatal("waiting for INTx on /dev/uio failed");
 			if (r == 0)
 				continue;
+			forced_reset_at_interrupt();
 			deliver_interrupt();
 			pci_intx_unmask(&sp.pci);
 		} else {
@@ -1923,6 +1932,7 @@ static void NTAPI resume_dpc(nt_kdpc *dpc, void *ctx, void *a1, void *a2)
 				o = &sp.out[i];
 		if (o) {
 			o->state = OS_ISSUED;
+			o->issued_ns = vh_now_ns();
 			if (o->retries)
 				sp.stats.resubmissions++;
 		}
@@ -1935,6 +1945,88 @@ static void NTAPI resume_dpc(nt_kdpc *dpc, void *ctx, void *a1, void *a2)
 	pthread_mutex_lock(&sp.mu);
 	resume_soon();
 	pthread_mutex_unlock(&sp.mu);
+}
+
+/* ---- timeouts: HwResetBus as StorPort calls it ---- */
+static unsigned sp_force_reset, sp_force_count;
+
+void sp_set_force_reset(unsigned n)
+{
+	sp_force_reset = n;
+}
+
+unsigned sp_force_reset_every(void)
+{
+	return sp_force_reset;
+}
+
+/* Called without sp.mu, at PASSIVE_LEVEL. Resets are serialised: a second
+ * timeout found while one runs waits for it. */
+static void bus_reset(const sp_srb *late, const char *why)
+{
+	static pthread_mutex_t reset_mu = PTHREAD_MUTEX_INITIALIZER;
+	nt_irql irql = vh_irql(), old, old2 = 0;
+	uint64_t start;
+	uint8_t ok;
+
+	pthread_mutex_lock(&reset_mu);
+	start = vh_now_ns();
+	vh_log("storport: SRB %p (CDB %#x) timed out, %s: HwResetBus", (const void *)late, late->Cdb[0],
+	       why);
+	vh_set_irql(DISPATCH_LEVEL);
+	startio_enter(&old, &old2, false);
+	ok = sp.hw.HwResetBus(sp.ext, late->PathId);
+	startio_leave(old, old2, false);
+	vh_set_irql(irql);
+	if (!ok)
+		vh_fatal("HwResetBus(path %u) returned FALSE", late->PathId);
+	pthread_mutex_lock(&sp.mu);
+	sp.stats.bus_resets++;
+	/* Everything the miniport had before the reset must be back. */
+	for (int i = 0; i < SP_MAX_OUTSTANDING; i++)
+		if (sp.out[i].state == OS_ISSUED && sp.out[i].issued_ns < start)
+			vh_fatal("HwResetBus returned with SRB %p (CDB %#x) still in the miniport: after a "
+				 "bus reset every outstanding request must be completed",
+				 (void *)sp.out[i].srb, sp.out[i].srb->Cdb[0]);
+	pthread_mutex_unlock(&sp.mu);
+	pthread_mutex_unlock(&reset_mu);
+}
+
+/* --force-reset: at every n-th INTx, before the miniport sees it, the
+ * oldest request is declared late. The device has finished requests that
+ * the miniport has not collected yet: the reset must complete those too. */
+static void forced_reset_at_interrupt(void)
+{
+	const struct outstanding *oldest = NULL;
+	sp_srb *srb = NULL;
+
+	if (!sp_force_reset || ++sp_force_count % sp_force_reset)
+		return;
+	pthread_mutex_lock(&sp.mu);
+	for (int i = 0; i < SP_MAX_OUTSTANDING; i++)
+		if (sp.out[i].state == OS_ISSUED && (!oldest || sp.out[i].issued_ns < oldest->issued_ns))
+			oldest = &sp.out[i];
+	if (oldest)
+		srb = oldest->srb;
+	pthread_mutex_unlock(&sp.mu);
+	if (srb)
+		bus_reset(srb, "forced at an interrupt (--force-reset)");
+}
+
+/* With sp.mu held, while an issuer waits: the oldest request past its
+ * TimeOutValue, or NULL. */
+static sp_srb *timed_out_locked(void)
+{
+	uint64_t now = vh_now_ns();
+
+	for (int i = 0; i < SP_MAX_OUTSTANDING; i++) {
+		const struct outstanding *o = &sp.out[i];
+
+		if (o->state == OS_ISSUED && o->srb->TimeOutValue &&
+		    now - o->issued_ns > (uint64_t)o->srb->TimeOutValue * 1000000000ull)
+			return o->srb;
+	}
+	return NULL;
 }
 
 static void submit(sp_srb *srb, const uint8_t *cdb32)
@@ -1968,6 +2060,7 @@ static void submit(sp_srb *srb, const uint8_t *cdb32)
 		return;
 	}
 	o->state = OS_ISSUED;
+	o->issued_ns = vh_now_ns();
 	pthread_mutex_unlock(&sp.mu);
 	issue(o);
 	vh_set_irql(PASSIVE_LEVEL);
@@ -2044,6 +2137,15 @@ uint8_t sp_wait(sp_srb *srb, unsigned timeout_ms)
 		}
 		pthread_cond_timedwait(&sp.cv, &sp.mu, &ts);
 		busy_watch_locked();
+		if (!sp.dump) {
+			sp_srb *late = timed_out_locked();
+
+			if (late) {
+				pthread_mutex_unlock(&sp.mu);
+				bus_reset(late, "TimeOutValue passed");
+				pthread_mutex_lock(&sp.mu);
+			}
+		}
 	}
 	done = o->state == OS_DONE;
 	if (!done)

@@ -357,6 +357,7 @@ enum { SP_DpcLock = 1, SP_StartIoLock = 2, SP_InterruptLock = 3 };
 #define SRB_STATUS_SUCCESS        0x01
 #define SRB_STATUS_ERROR          0x04
 #define SRB_STATUS_BUSY           0x05
+#define SRB_STATUS_BUS_RESET      0x0E
 #define SRB_STATUS_INVALID_REQUEST 0x06
 #define SRB_STATUS_ABORTED        0x02
 #define SRB_STATUS_AUTOSENSE_VALID 0x80
@@ -447,9 +448,22 @@ size_t sp_uncached_size(void);
 struct sp_busy_stats {
 	unsigned long device_busy, device_ready, adapter_busy, adapter_ready;
 	unsigned long busy_completions, resubmissions, held;
+	/* Timeouts: HwResetBus calls, and requests the miniport then completed
+	 * with SRB_STATUS_BUS_RESET that were sent again (the class driver's retry). */
+	unsigned long bus_resets, reset_retries;
 	bool lun_busy_now, adapter_busy_now;
 };
 void sp_busy_stats(struct sp_busy_stats *st);
+/* ---- timeouts ----
+ * A request still in the miniport TimeOutValue seconds after it was
+ * issued makes the port call HwResetBus at DISPATCH_LEVEL under the StartIo
+ * lock, as StorPort does; the miniport must have completed every request
+ * issued before the reset when it returns (fatal otherwise). With n > 0
+ * (vdphost --force-reset N, INTx), at every n-th interrupt the oldest
+ * request is declared late before the miniport sees the interrupt: the
+ * device has finished requests the miniport has not collected. */
+void sp_set_force_reset(unsigned n);
+unsigned sp_force_reset_every(void);
 
 /* ---- lock order ----
  * Every StorPort lock a thread holds (port-taken around callbacks and

@@ -30,6 +30,8 @@
  * fault the test must catch; --dma-pool MB: DMA pool size (default 32);
  * --serial-peer SOCKET: the host end of a virtio-serial port.
  * --bench: with --disk-test, measure instead of testing (ci/vm/bench.sh).
+ * --force-reset N: at every N-th INTx the oldest request times out
+ * (StorPort's HwResetBus path with requests the miniport still holds).
  * --inf FILE: the driver's INF (default: DRIVER.inf beside DRIVER.sys, if
  * there, as in the pack); the registry values it installs are what
  * StorPortRegistryRead and NdisReadConfiguration return (--param wins). */
@@ -223,7 +225,7 @@ static void usage(void)
 	fprintf(stderr, "usage: vdphost [--guest] [--service NAME] [--expect-status HEX]\n"
 			"               [--pci VVVV:DDDD|BDF [--irq uio|poll|msix] [--disk-test]] DRIVER.sys\n"
 			"               [--disk-mode basic|zero|eio|srbex|dump] [--inject corrupt-read-byte|drop-completion]\n"
-			"               [--bench SECONDS] [--inf FILE]\n"
+			"               [--bench SECONDS] [--inf FILE] [--force-reset N]\n"
 			"               [--net-test [--link-ctl DEV]] [--param NAME=VALUE]\n"
 			"               [--net-inject corrupt-rx|drop-send-complete]\n"
 			"               [--net-bench SECONDS] [--net-reset-test]\n"
@@ -298,6 +300,8 @@ int main(int argc, char **argv)
 			return net_echo_server(atoi(argv[i + 1]));
 		else if (!strcmp(argv[i], "--disk-mode") && i + 1 < argc && disk_mode_parse(argv[i + 1]) >= 0)
 			disk_test_set_mode((enum disk_mode)disk_mode_parse(argv[++i]));
+		else if (!strcmp(argv[i], "--force-reset") && i + 1 < argc && atoi(argv[i + 1]) > 0)
+			sp_set_force_reset((unsigned)atoi(argv[++i]));
 		else if (!strcmp(argv[i], "--inject") && i + 1 < argc && !sp_set_inject(argv[i + 1]))
 			i++;
 		else if (!strcmp(argv[i], "--bench") && i + 1 < argc && atoi(argv[i + 1]) > 0 &&
