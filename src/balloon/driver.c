@@ -647,24 +647,9 @@ static NTSTATUS bal_start(struct vwdm_dev *wd, PCM_RESOURCE_LIST raw, PCM_RESOUR
 			want &= ~(1ull << VIRTIO_BALLOON_F_PAGE_REPORTING);
 	}
 
-	status = vwdm_map_resources(wd, raw, tr, true);
-	if (NT_SUCCESS(status))
-		status = vwdm_virtio_init(wd);
-	if (NT_SUCCESS(status) && virtio_device_type(&wd->vdev) != VIRTIO_ID_BALLOON)
-		status = STATUS_DEVICE_CONFIGURATION_ERROR;
-	if (NT_SUCCESS(status))
-		status = vwdm_dma_init(wd, PAGE_SIZE);
-	if (NT_SUCCESS(status))
-		status = vwdm_connect_interrupts(wd, bal_dpc);
+	status = vwdm_virtio_start(wd, raw, tr, VIRTIO_ID_BALLOON, PAGE_SIZE, bal_dpc, want);
 	if (!NT_SUCCESS(status))
 		goto fail;
-	rc = virtio_begin(&wd->vdev);
-	if (rc == VIRTIO_OK)
-		rc = virtio_negotiate(&wd->vdev, want, NULL);
-	if (rc != VIRTIO_OK) {
-		status = vwdm_status(rc);
-		goto fail;
-	}
 	d->has_stats = virtio_has_feature(&wd->vdev, VIRTIO_BALLOON_F_STATS_VQ);
 	d->oom_ok = virtio_has_feature(&wd->vdev, VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
 	d->has_report = virtio_has_feature(&wd->vdev, VIRTIO_BALLOON_F_PAGE_REPORTING);

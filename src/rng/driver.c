@@ -227,25 +227,9 @@ static NTSTATUS rng_start(struct vwdm_dev *wd, PCM_RESOURCE_LIST raw, PCM_RESOUR
 	NTSTATUS status;
 	int rc;
 
-	status = vwdm_map_resources(wd, raw, tr, true);
-	if (NT_SUCCESS(status))
-		status = vwdm_virtio_init(wd);
-	if (NT_SUCCESS(status) && virtio_device_type(&wd->vdev) != VIRTIO_ID_RNG)
-		status = STATUS_DEVICE_CONFIGURATION_ERROR;
-	if (NT_SUCCESS(status))
-		status = vwdm_dma_init(wd, RNG_BUF_SIZE);
-	if (NT_SUCCESS(status))
-		status = vwdm_connect_interrupts(wd, rng_dpc);
+	status = vwdm_virtio_start(wd, raw, tr, VIRTIO_ID_RNG, RNG_BUF_SIZE, rng_dpc, 0);
 	if (!NT_SUCCESS(status))
 		goto fail;
-
-	rc = virtio_begin(&wd->vdev);
-	if (rc == VIRTIO_OK)
-		rc = virtio_negotiate(&wd->vdev, 0, NULL);
-	if (rc != VIRTIO_OK) {
-		status = vwdm_status(rc);
-		goto fail;
-	}
 	vwdm_vectors(wd, 1, &cfg_vec, &q_vec);
 	if (cfg_vec != VIRTIO_MSI_NO_VECTOR && virtio_set_config_vector(&wd->vdev, cfg_vec) != VIRTIO_OK) {
 		status = STATUS_DEVICE_CONFIGURATION_ERROR;

@@ -522,24 +522,9 @@ static NTSTATUS ser_start(struct vwdm_dev *wd, PCM_RESOURCE_LIST raw, PCM_RESOUR
 	d->q = NULL;
 	d->nq = 0;
 	d->msg_head = d->msg_count = 0;
-	status = vwdm_map_resources(wd, raw, tr, true);
-	if (NT_SUCCESS(status))
-		status = vwdm_virtio_init(wd);
-	if (NT_SUCCESS(status) && virtio_device_type(&wd->vdev) != VIRTIO_ID_CONSOLE)
-		status = STATUS_DEVICE_CONFIGURATION_ERROR;
-	if (NT_SUCCESS(status))
-		status = vwdm_dma_init(wd, SER_BUF);
-	if (NT_SUCCESS(status))
-		status = vwdm_connect_interrupts(wd, ser_dpc);
+	status = vwdm_virtio_start(wd, raw, tr, VIRTIO_ID_CONSOLE, SER_BUF, ser_dpc, 1ull << VIRTIO_CONSOLE_F_MULTIPORT);
 	if (!NT_SUCCESS(status))
 		goto fail;
-	rc = virtio_begin(&wd->vdev);
-	if (rc == VIRTIO_OK)
-		rc = virtio_negotiate(&wd->vdev, 1ull << VIRTIO_CONSOLE_F_MULTIPORT, NULL);
-	if (rc != VIRTIO_OK) {
-		status = vwdm_status(rc);
-		goto fail;
-	}
 	d->multiport = virtio_has_feature(&wd->vdev, VIRTIO_CONSOLE_F_MULTIPORT);
 	if (d->multiport &&
 	    virtio_config_read32(&wd->vdev, offsetof(struct virtio_console_config, max_nr_ports),

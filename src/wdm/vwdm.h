@@ -167,6 +167,13 @@ void vwdm_disconnect_interrupts(struct vwdm_dev *wd);
 
 /* DMA */
 NTSTATUS vwdm_dma_init(struct vwdm_dev *wd, ULONG max_transfer);
+
+/* START_DEVICE of a virtio PCI function: map the resources, bring up the
+ * transport, check the device type, DMA for max_transfer, interrupts into
+ * dpc, reset and negotiate features. On failure the caller's undo path
+ * releases what was set up, as after the individual steps. */
+NTSTATUS vwdm_virtio_start(struct vwdm_dev *wd, PCM_RESOURCE_LIST raw, PCM_RESOURCE_LIST translated,
+			   uint16_t device_type, ULONG max_transfer, vwdm_dpc_fn *dpc, uint64_t features);
 void *vwdm_dma_alloc(struct vwdm_dev *wd, size_t len, uint64_t *pa);
 void vwdm_dma_free(struct vwdm_dev *wd, size_t len, void *va, uint64_t pa);
 void vwdm_dma_release(struct vwdm_dev *wd);

@@ -477,3 +477,25 @@ void vwdm_queue_free(struct vwdm_dev *wd, struct vwdm_queue *q)
 	q->state = NULL;
 	q->vq = NULL;
 }
+
+NTSTATUS vwdm_virtio_start(struct vwdm_dev *wd, PCM_RESOURCE_LIST raw, PCM_RESOURCE_LIST translated,
+			   uint16_t device_type, ULONG max_transfer, vwdm_dpc_fn *dpc, uint64_t features)
+{
+	NTSTATUS status = vwdm_map_resources(wd, raw, translated, true);
+	int rc;
+
+	if (NT_SUCCESS(status))
+		status = vwdm_virtio_init(wd);
+	if (NT_SUCCESS(status) && virtio_device_type(&wd->vdev) != device_type)
+		status = STATUS_DEVICE_CONFIGURATION_ERROR;
+	if (NT_SUCCESS(status))
+		status = vwdm_dma_init(wd, max_transfer);
+	if (NT_SUCCESS(status))
+		status = vwdm_connect_interrupts(wd, dpc);
+	if (!NT_SUCCESS(status))
+		return status;
+	rc = virtio_begin(&wd->vdev);
+	if (rc == VIRTIO_OK)
+		rc = virtio_negotiate(&wd->vdev, features, NULL);
+	return rc == VIRTIO_OK ? STATUS_SUCCESS : vwdm_status(rc);
+}
